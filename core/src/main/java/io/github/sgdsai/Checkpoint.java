@@ -1,0 +1,215 @@
+package io.github.sgdsai;
+
+import java.io.BufferedOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * The checkpoint format, version {@value #VERSION}. All numbers are big-endian.
+ *
+ * <pre>
+ * magic        8 bytes  "SGDSAICK"
+ * version      int32    1
+ * steps        int64    steps applied
+ * skipped      int64    steps skipped under SKIP_STEP
+ * maxGsnr      float64  GSNR_MAX_NORMALIZED denominator, NaN until fixed
+ * groupCount   int32
+ * per group:   lr float64, momentum float64, eps float64, weightDecay float64,
+ *              maximize int8 (0/1), scaling int8 (0 GSNR, 1 GSNR_MAX_NORMALIZED, 2 NONE), tensorCount int32
+ *   per tensor: nameLength int32, name (UTF-8), length int32, steps int64,
+ *               gsnr float64 (NaN until the first step), scale float32,
+ *               hasMomentum int8 (0/1), then length float32 values if hasMomentum
+ * crc          int32    CRC-32C of every byte before it
+ * </pre>
+ * Tensor names are stored for people reading the file; restoring matches groups and tensors by position and
+ * checks their counts and lengths.
+ */
+final class Checkpoint {
+    static final int VERSION = 1;
+    private static final byte[] MAGIC = "SGDSAICK".getBytes(StandardCharsets.US_ASCII);
+    private static final Scaling[] SCALINGS = Scaling.values();
+
+    private Checkpoint() {
+    }
+
+    record TensorState(long steps, double gsnr, float scale, float[] momentum) {
+    }
+
+    record GroupState(double lr, double momentum, double eps, double weightDecay, boolean maximize, Scaling scaling,
+                      List<TensorState> tensors) {
+    }
+
+    record State(long steps, long skippedSteps, double maxGsnr, List<GroupState> groups) {
+    }
+
+    static void write(SgdSai opt, OutputStream out) throws IOException {
+        CRC32C crc = new CRC32C();
+        DataOutputStream data = new DataOutputStream(new BufferedOutputStream(new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                crc.update(b);
+                out.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                crc.update(b, off, len);
+                out.write(b, off, len);
+            }
+        }, 1 << 16));
+        data.write(MAGIC);
+        data.writeInt(VERSION);
+        data.writeLong(opt.steps());
+        data.writeLong(opt.skippedSteps());
+        data.writeDouble(opt.maxGsnr());
+        data.writeInt(opt.groups().size());
+        byte[] chunk = new byte[1 << 16];
+        for (SgdSai.Group g : opt.groups()) {
+            data.writeDouble(g.lr());
+            data.writeDouble(g.momentum());
+            data.writeDouble(g.eps());
+            data.writeDouble(g.weightDecay());
+            data.writeByte(g.maximize() ? 1 : 0);
+            data.writeByte(g.scaling().ordinal());
+            data.writeInt(g.tensors().size());
+            for (SgdSai.Tensor t : g.tensors()) {
+                byte[] name = t.name().getBytes(StandardCharsets.UTF_8);
+                data.writeInt(name.length);
+                data.write(name);
+                data.writeInt(t.length());
+                data.writeLong(t.steps());
+                data.writeDouble(t.gsnr());
+                data.writeFloat(t.scale());
+                FloatSpan m = t.momentumBuffer();
+                data.writeByte(m != null ? 1 : 0);
+                if (m != null) {
+                    writeFloats(data, m, chunk);
+                }
+            }
+        }
+        data.flush();
+        int sum = (int) crc.getValue();
+        out.write(new byte[] {(byte) (sum >>> 24), (byte) (sum >>> 16), (byte) (sum >>> 8), (byte) sum});
+        out.flush();
+    }
+
+    private static void writeFloats(DataOutputStream data, FloatSpan m, byte[] chunk) throws IOException {
+        ByteBuffer bb = ByteBuffer.wrap(chunk).order(ByteOrder.BIG_ENDIAN);
+        int perChunk = chunk.length / 4;
+        for (int from = 0; from < m.length(); from += perChunk) {
+            int to = Math.min(m.length(), from + perChunk);
+            bb.clear();
+            for (int i = from; i < to; i++) {
+                bb.putFloat(m.get(i));
+            }
+            data.write(chunk, 0, bb.position());
+        }
+    }
+
+    /** Reads and fully checks a checkpoint against {@code opt}'s structure; modifies nothing. */
+    static State read(InputStream in, SgdSai opt) throws IOException {
+        byte[] all = in.readAllBytes();
+        if (all.length < MAGIC.length + 4 || !Arrays.equals(all, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            throw new CheckpointException("not an sgdsai checkpoint (missing magic \"SGDSAICK\"; " + all.length + " bytes)");
+        }
+        ByteBuffer bb = ByteBuffer.wrap(all).order(ByteOrder.BIG_ENDIAN);
+        int version = bb.getInt(MAGIC.length);
+        if (version != VERSION) {
+            throw new CheckpointException("checkpoint version " + version + " is not supported (this library reads version "
+                    + VERSION + ")");
+        }
+        if (all.length < MAGIC.length + 8) {
+            throw new CheckpointException("checkpoint is truncated (" + all.length + " bytes)");
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(all, 0, all.length - 4);
+        int stored = bb.getInt(all.length - 4);
+        if ((int) crc.getValue() != stored) {
+            throw new CheckpointException("checkpoint checksum mismatch: it is corrupted or truncated (" + all.length
+                    + " bytes)");
+        }
+        bb.position(MAGIC.length + 4).limit(all.length - 4);
+        try {
+            State s = parse(bb, opt);
+            if (bb.hasRemaining()) {
+                throw new CheckpointException("checkpoint has " + bb.remaining() + " unexpected trailing bytes");
+            }
+            return s;
+        } catch (BufferUnderflowException e) {
+            throw new CheckpointException("checkpoint is truncated: it ends inside its data", e);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException("checkpoint holds an invalid value: " + e.getMessage(), e);
+        }
+    }
+
+    private static State parse(ByteBuffer bb, SgdSai opt) throws CheckpointException {
+        long steps = bb.getLong();
+        long skipped = bb.getLong();
+        double maxGsnr = bb.getDouble();
+        int groupCount = bb.getInt();
+        if (groupCount != opt.groups().size()) {
+            throw new CheckpointException("checkpoint has " + groupCount + " groups but the optimizer has "
+                    + opt.groups().size());
+        }
+        List<GroupState> groups = new ArrayList<>(groupCount);
+        for (SgdSai.Group g : opt.groups()) {
+            String where = "checkpoint group " + g.index();
+            double lr = Hyper.lr(where, bb.getDouble());
+            double momentum = Hyper.momentum(where, bb.getDouble());
+            double eps = Hyper.eps(where, bb.getDouble());
+            double wd = Hyper.weightDecay(where, bb.getDouble());
+            boolean maximize = flag(bb.get(), where + " maximize");
+            int scaling = bb.get();
+            if (scaling < 0 || scaling >= SCALINGS.length) {
+                throw new CheckpointException(where + ": unknown scaling mode " + scaling);
+            }
+            int tensorCount = bb.getInt();
+            if (tensorCount != g.tensors().size()) {
+                throw new CheckpointException(where + " has " + tensorCount + " tensors but the optimizer's has "
+                        + g.tensors().size());
+            }
+            List<TensorState> tensors = new ArrayList<>(tensorCount);
+            for (SgdSai.Tensor t : g.tensors()) {
+                int nameLength = bb.getInt();
+                if (nameLength < 0 || nameLength > bb.remaining()) {
+                    throw new CheckpointException(where + ": bad tensor name length " + nameLength);
+                }
+                bb.position(bb.position() + nameLength);
+                int length = bb.getInt();
+                if (length != t.length()) {
+                    throw new CheckpointException("checkpoint tensor " + tensors.size() + " of group " + g.index()
+                            + " has " + length + " elements but tensor '" + t.name() + "' has " + t.length());
+                }
+                long tSteps = bb.getLong();
+                double gsnr = bb.getDouble();
+                float scale = bb.getFloat();
+                float[] m = null;
+                if (flag(bb.get(), where + " hasMomentum")) {
+                    m = new float[length];
+                    bb.asFloatBuffer().get(m);
+                    bb.position(bb.position() + 4 * length);
+                }
+                tensors.add(new TensorState(tSteps, gsnr, scale, m));
+            }
+            groups.add(new GroupState(lr, momentum, eps, wd, maximize, SCALINGS[scaling], tensors));
+        }
+        return new State(steps, skipped, maxGsnr, groups);
+    }
+
+    private static boolean flag(byte b, String what) throws CheckpointException {
+        if (b != 0 && b != 1) {
+            throw new CheckpointException(what + " flag is " + b + ", expected 0 or 1");
+        }
+        return b == 1;
+    }
+}

@@ -1,0 +1,173 @@
+package io.github.sgdsai;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.Objects;
+
+/**
+ * A contiguous run of {@code length} floats that the optimizer reads or writes: a slice of a {@code float[]},
+ * or a {@link FloatBuffer} from its position to its limit (heap or direct, any byte order, possibly backed by
+ * a {@code ByteBuffer}).
+ *
+ * <p>A span captures the buffer's position and limit when it is created; moving the buffer's position later
+ * does not move the span. Element {@code i} of the span is always element {@code position + i} of the buffer
+ * it was made from.
+ *
+ * <p>Kernels use one of two views: {@link #hasArray()} spans expose {@link #array()} and
+ * {@link #arrayOffset()} (the fast path for the Vector API); every span exposes {@link #segment()} with
+ * {@link #layout()} (little- or big-endian floats), which covers direct and byte-backed buffers.
+ */
+public final class FloatSpan {
+    private final float[] array;
+    private final int arrayOffset;
+    private final MemorySegment segment;
+    private final ValueLayout.OfFloat layout;
+    private final int length;
+    private final boolean readOnly;
+    private final boolean direct;
+    private final Object owner; // keeps a direct buffer reachable while the span lives
+
+    private FloatSpan(float[] array, int arrayOffset, MemorySegment segment, ByteOrder order, int length,
+                      boolean readOnly, boolean direct, Object owner) {
+        this.array = array;
+        this.arrayOffset = arrayOffset;
+        this.segment = segment;
+        this.layout = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(order);
+        this.length = length;
+        this.readOnly = readOnly;
+        this.direct = direct;
+        this.owner = owner;
+    }
+
+    /** A span over the whole array. */
+    public static FloatSpan of(float[] array) {
+        Objects.requireNonNull(array, "array is null");
+        return of(array, 0, array.length);
+    }
+
+    /**
+     * A span over {@code array[offset .. offset + length)}.
+     *
+     * @throws IllegalArgumentException if the range does not lie inside the array
+     */
+    public static FloatSpan of(float[] array, int offset, int length) {
+        Objects.requireNonNull(array, "array is null");
+        if (offset < 0 || length < 0 || offset > array.length - length) {
+            throw new IllegalArgumentException("range [" + offset + ", " + offset + " + " + length
+                    + ") does not lie inside an array of length " + array.length);
+        }
+        MemorySegment seg = MemorySegment.ofArray(array).asSlice(4L * offset, 4L * length);
+        return new FloatSpan(array, offset, seg, ByteOrder.nativeOrder(), length, false, false, array);
+    }
+
+    /** A span over {@code buffer} from its position to its limit; the buffer's position is not changed. */
+    public static FloatSpan of(FloatBuffer buffer) {
+        Objects.requireNonNull(buffer, "buffer is null");
+        int len = buffer.remaining();
+        if (buffer.hasArray()) {
+            return of(buffer.array(), buffer.arrayOffset() + buffer.position(), len);
+        }
+        MemorySegment seg = MemorySegment.ofBuffer(buffer);
+        return new FloatSpan(null, 0, seg, buffer.order(), len, buffer.isReadOnly(), buffer.isDirect(), buffer);
+    }
+
+    /** A new zero-filled span on the same kind of storage as {@code like}: direct memory for a direct span, else a {@code float[]}. */
+    public static FloatSpan allocateLike(FloatSpan like, int length) {
+        if (like.direct) {
+            FloatBuffer fb = ByteBuffer.allocateDirect(4 * length).order(ByteOrder.nativeOrder()).asFloatBuffer();
+            return of(fb);
+        }
+        return of(new float[length]);
+    }
+
+    /** Number of floats in the span. */
+    public int length() {
+        return length;
+    }
+
+    /** Element {@code i} (0-based within the span). */
+    public float get(int i) {
+        return array != null ? array[arrayOffset + i] : segment.getAtIndex(layout, i);
+    }
+
+    /** Sets element {@code i} (0-based within the span). */
+    public void set(int i, float v) {
+        if (array != null) {
+            array[arrayOffset + i] = v;
+        } else {
+            segment.setAtIndex(layout, i, v);
+        }
+    }
+
+    /** Whether the span is a slice of a {@code float[]} ({@link #array()} is non-null). */
+    public boolean hasArray() {
+        return array != null;
+    }
+
+    /** The backing array, or {@code null} when {@link #hasArray()} is false. */
+    public float[] array() {
+        return array;
+    }
+
+    /** Index in {@link #array()} of element 0 of the span. */
+    public int arrayOffset() {
+        return arrayOffset;
+    }
+
+    /** The span's bytes: {@code 4 * length()} bytes starting at element 0; read-only if the span is. */
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    /** How the floats are laid out in {@link #segment()} (byte order). */
+    public ValueLayout.OfFloat layout() {
+        return layout;
+    }
+
+    /** Byte order of the floats in {@link #segment()}. */
+    public ByteOrder order() {
+        return layout.order();
+    }
+
+    /** Whether the span may not be written (a read-only buffer). */
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    /** Whether the span lives in direct (off-heap) memory. */
+    public boolean isDirect() {
+        return direct;
+    }
+
+    /** Copies the span into {@code dst[0 .. length)}. */
+    public void copyTo(float[] dst) {
+        if (array != null) {
+            System.arraycopy(array, arrayOffset, dst, 0, length);
+        } else {
+            MemorySegment.copy(segment, layout, 0, dst, 0, length);
+        }
+    }
+
+    /** Copies {@code src[0 .. length)} into the span. */
+    public void copyFrom(float[] src) {
+        if (array != null) {
+            System.arraycopy(src, 0, array, arrayOffset, length);
+        } else {
+            MemorySegment.copy(src, 0, segment, layout, 0, length);
+        }
+    }
+
+    /** Whether this span shares at least one byte with {@code other}. */
+    public boolean overlaps(FloatSpan other) {
+        return segment.asOverlappingSlice(other.segment).isPresent();
+    }
+
+    @Override
+    public String toString() {
+        String kind = array != null ? "float[]" : (direct ? "direct " : "heap ") + "buffer " + order();
+        return "FloatSpan[" + kind + ", length=" + length + (readOnly ? ", read-only" : "") + "]";
+    }
+}

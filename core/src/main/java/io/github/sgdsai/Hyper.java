@@ -1,0 +1,35 @@
+package io.github.sgdsai;
+
+/** Validation of hyperparameters, shared by the builders, {@link SgdSai.Group#setLr} and checkpoint restore. */
+final class Hyper {
+    private Hyper() {
+    }
+
+    static double lr(String where, double lr) {
+        if (!(lr >= 0) || Double.isInfinite(lr)) {
+            throw new IllegalArgumentException(where + ": lr must be a finite number >= 0, got " + lr);
+        }
+        return lr;
+    }
+
+    static double momentum(String where, double momentum) {
+        if (!(momentum >= 0 && momentum < 1)) {
+            throw new IllegalArgumentException(where + ": momentum must lie in [0, 1), got " + momentum);
+        }
+        return momentum;
+    }
+
+    static double eps(String where, double eps) {
+        if (!(eps >= 0) || Double.isInfinite(eps)) {
+            throw new IllegalArgumentException(where + ": eps must be a finite number >= 0, got " + eps);
+        }
+        return eps;
+    }
+
+    static double weightDecay(String where, double weightDecay) {
+        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
+            throw new IllegalArgumentException(where + ": weight decay must be a finite number >= 0, got " + weightDecay);
+        }
+        return weightDecay;
+    }
+}

@@ -1,0 +1,33 @@
+package io.github.sgdsai;
+
+/** A gradient taking part in a step holds a NaN or an infinity; nothing was changed. */
+public final class NonFiniteGradientException extends ArithmeticException {
+    private static final long serialVersionUID = 1L;
+
+    private final String tensor;
+    private final int index;
+    private final float value;
+
+    NonFiniteGradientException(String tensor, int index, float value) {
+        super("gradient of tensor '" + tensor + "' holds " + value + " at index " + index
+                + "; the step was not applied and nothing was changed");
+        this.tensor = tensor;
+        this.index = index;
+        this.value = value;
+    }
+
+    /** Name of the tensor whose gradient is bad. */
+    public String tensor() {
+        return tensor;
+    }
+
+    /** Index, within the tensor, of the first bad value. */
+    public int index() {
+        return index;
+    }
+
+    /** The first bad value (NaN or an infinity). */
+    public float value() {
+        return value;
+    }
+}
