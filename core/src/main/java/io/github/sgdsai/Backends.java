@@ -10,11 +10,12 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.ServiceLoader;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Finds and chooses backends. The choice is never silent: every backend found but unable to run logs one
- * line at {@code WARNING} (logger {@code io.github.sgdsai}) saying why and how to enable it, and the chosen
- * one is logged at {@code INFO}.
+ * line at {@code WARNING} (logger {@code io.github.sgdsai}) saying why and how to enable it, and the first
+ * automatic choice in a JVM is logged at {@code INFO} (later ones, and choices by name, at {@code DEBUG}).
  *
  * <p>Order of choice: the name passed to {@link SgdSai.Builder#backend(String)}, else the system property
  * {@value #PROPERTY}, else the runnable backend of highest {@link BackendProvider#priority()}. A backend chosen
@@ -26,6 +27,7 @@ public final class Backends {
     public static final String PROPERTY = "sgdsai.backend";
 
     private static final System.Logger LOG = System.getLogger("io.github.sgdsai");
+    private static final AtomicBoolean ANNOUNCED = new AtomicBoolean();
 
     private Backends() {
     }
@@ -60,7 +62,7 @@ public final class Backends {
                     if (why != null) {
                         throw new IllegalArgumentException("backend '" + w + "' was requested but cannot run: " + why);
                     }
-                    LOG.log(System.Logger.Level.INFO, "sgdsai: using backend ''{0}'' (requested)", w);
+                    LOG.log(System.Logger.Level.DEBUG, "sgdsai: using backend ''{0}'' (requested)", w);
                     return p.create(options);
                 }
             }
@@ -71,7 +73,8 @@ public final class Backends {
         for (BackendProvider p : providers) {
             String why = p.unavailableReason();
             if (why == null) {
-                LOG.log(System.Logger.Level.INFO, "sgdsai: using backend ''{0}''", p.name());
+                LOG.log(ANNOUNCED.getAndSet(true) ? System.Logger.Level.DEBUG : System.Logger.Level.INFO,
+                        "sgdsai: using backend ''{0}''", p.name());
                 return p.create(options);
             }
             LOG.log(System.Logger.Level.WARNING, "sgdsai: backend ''{0}'' unavailable, falling back: {1}", p.name(), why);

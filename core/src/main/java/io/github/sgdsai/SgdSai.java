@@ -197,6 +197,24 @@ public final class SgdSai implements AutoCloseable {
     }
 
     /**
+     * The g-SNR {@code ‖g‖₂ / (σ + ε)} of a gradient as the optimizer computes it at a tensor's first step
+     * (σ the unbiased standard deviation, 0 for one element; in double, with the scalar reference kernels).
+     * Modifies nothing. May return infinity or NaN (e.g. ε = 0 and a constant gradient).
+     *
+     * @throws IllegalArgumentException if {@code grad} is empty or {@code eps} is negative, NaN or infinite
+     */
+    public static double gsnr(FloatSpan grad, double eps) {
+        Objects.requireNonNull(grad, "grad is null");
+        if (grad.length() == 0) {
+            throw new IllegalArgumentException("grad is empty");
+        }
+        Hyper.eps("gsnr", eps);
+        double[] m = new double[2];
+        new ScalarBackend().moments(grad, m);
+        return gsnr(grad.length(), m[0], m[1], eps);
+    }
+
+    /**
      * g-SNR = ‖g‖₂ / (σ + ε) from {@code sumSq = Σg²} and {@code m2 = Σ(g − mean)²} of {@code n} values, with σ the
      * unbiased standard deviation (0 when n = 1).
      */
