@@ -63,6 +63,7 @@ public final class SgdSai implements AutoCloseable {
     private final NonFinitePolicy policy;
     private final List<Group> groups;
     private final List<Tensor> tensors;
+    private final Tensor[] all;
     private final Tensor[] active;
     private final double[] pendingGsnr;
     private final double[] moments = new double[2];
@@ -77,14 +78,15 @@ public final class SgdSai implements AutoCloseable {
         this.backend = backend;
         this.policy = b.policy;
         this.groups = Collections.unmodifiableList(groups);
-        List<Tensor> all = new ArrayList<>();
+        List<Tensor> list = new ArrayList<>();
         for (Group g : groups) {
-            all.addAll(g.tensors);
+            list.addAll(g.tensors);
         }
-        this.tensors = Collections.unmodifiableList(all);
-        this.active = new Tensor[all.size()];
-        this.pendingGsnr = new double[all.size()];
-        this.batch = new StepBatch(all.size());
+        this.tensors = Collections.unmodifiableList(list);
+        this.all = list.toArray(new Tensor[0]);
+        this.active = new Tensor[all.length];
+        this.pendingGsnr = new double[all.length];
+        this.batch = new StepBatch(all.length);
     }
 
     /** A new builder. */
@@ -154,7 +156,7 @@ public final class SgdSai implements AutoCloseable {
     private int collectActive() {
         batch.clear();
         int n = 0;
-        for (Tensor t : tensors) {
+        for (Tensor t : all) { // an array: no iterator on the hot path
             if (!t.frozen) {
                 active[n++] = t;
                 batch.add(t.param, t.grad, t.momentum);
