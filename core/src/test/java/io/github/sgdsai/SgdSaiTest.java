@@ -92,6 +92,18 @@ class SgdSaiTest {
     }
 
     @Test
+    void momentumLivesOnTheSameKindOfStorageAsTheParameter() {
+        try (SgdSai opt = defaults().add("direct", Storage.DIRECT_SWAPPED.of(new float[5]), Storage.ARRAY.of(new float[] {1, 2, 3, 4, 5}))
+                .add("heap", Storage.HEAP_BUFFER.of(new float[3]), Storage.DIRECT_NATIVE.of(new float[] {1, 2, 4})).build()) {
+            assertNull(opt.tensor("direct").momentumBuffer(), "allocated lazily");
+            opt.step();
+            assertTrue(opt.tensor("direct").momentumBuffer().isDirect());
+            assertFalse(opt.tensor("heap").momentumBuffer().isDirect());
+            assertEquals(5, opt.tensor("direct").momentumBuffer().length());
+        }
+    }
+
+    @Test
     void maximizeUsesTheNegatedGradient() {
         assertMatchesReference(defaults(), Storage.DIRECT_SWAPPED, 33, 5, 0.5, 0.1, true, 1e-3);
     }
