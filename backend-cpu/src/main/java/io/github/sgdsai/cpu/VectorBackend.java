@@ -1,0 +1,213 @@
+package io.github.sgdsai.cpu;
+
+import io.github.sgdsai.FloatSpan;
+import io.github.sgdsai.spi.Backend;
+import io.github.sgdsai.spi.ScalarBackend;
+import io.github.sgdsai.spi.StepBatch;
+
+import java.util.Arrays;
+
+/**
+ * The {@code "vector"} backend: {@link VectorKernels} over work items spread across an owned {@link WorkerPool}.
+ *
+ * <p>Work is cut the same way whatever the thread count: a tensor of at least {@link #CHUNK} elements becomes
+ * one item per chunk of {@link #CHUNK} elements; runs of smaller tensors are packed into items of about
+ * {@link #CHUNK} elements, so thousands of tiny tensors cost one task each per chunk, not one per tensor.
+ * Updates are element-wise, and g-SNR partial sums are kept per chunk and merged in chunk order, so every
+ * result is bit-identical for 1, 2 or N threads. After the first step of a given shape nothing is allocated.
+ *
+ * <p>Created by {@link VectorBackendProvider} only; loading this class loads the Vector API.
+ */
+public final class VectorBackend implements Backend, WorkerPool.Job {
+
+    /** Elements per work item (and per g-SNR partial sum). */
+    public static final int CHUNK = 1 << 14;
+    /** Below this many elements a batch runs on the calling thread: waking workers would cost more. */
+    private static final long PARALLEL_MIN = 4L * CHUNK;
+
+    private enum Mode { UPDATE, CHECK, SUM, CENTERED }
+
+    private final WorkerPool pool;
+    private Mode mode;
+    private StepBatch batch;
+    private FloatSpan grad;
+    private double mean;
+    // Item k covers tensors [tensorFrom[k], tensorTo[k]) whole, or elements [from[k], to[k]) of tensorFrom[k].
+    private int items;
+    private int[] tensorFrom = new int[16];
+    private int[] tensorTo = new int[16];
+    private int[] from = new int[16];
+    private int[] to = new int[16];
+    private int[] firstBad = new int[16];
+    private double[] partials = new double[3 * 16];
+
+    /** A backend using {@code threads} threads (the caller's included). */
+    public VectorBackend(int threads) {
+        pool = new WorkerPool(threads, "sgdsai-vector");
+    }
+
+    /** Width of the preferred float vector on this CPU, in bits. */
+    public static int preferredBits() {
+        return VectorKernels.F.vectorBitSize();
+    }
+
+    @Override
+    public String name() {
+        return VectorBackendProvider.NAME;
+    }
+
+    /** Threads this backend runs a step on, the caller's included. */
+    public int threads() {
+        return pool.threads();
+    }
+
+    @Override
+    public int firstNonFiniteTensor(StepBatch b) {
+        plan(b);
+        runItems(Mode.CHECK, b.elements());
+        int bad = Integer.MAX_VALUE;
+        for (int k = 0; k < items; k++) {
+            bad = Math.min(bad, firstBad[k]);
+        }
+        return bad == Integer.MAX_VALUE ? -1 : bad;
+    }
+
+    @Override
+    public void update(StepBatch b) {
+        plan(b);
+        runItems(Mode.UPDATE, b.elements());
+    }
+
+    @Override
+    public void moments(FloatSpan g, double[] out) {
+        int n = g.length();
+        items = 0;
+        for (int f = 0; f < n; f += CHUNK) {
+            addItem(0, 1, f, Math.min(n, f + CHUNK));
+        }
+        grad = g;
+        runItems(Mode.SUM, n);
+        double sum = 0;
+        for (int k = 0; k < items; k++) { // merge in chunk order
+            sum += partials[k];
+        }
+        mean = sum / n;
+        runItems(Mode.CENTERED, n);
+        double sq = 0;
+        double sd = 0;
+        double sd2 = 0;
+        for (int k = 0; k < items; k++) { // merge in chunk order
+            sq += partials[3 * k];
+            sd += partials[3 * k + 1];
+            sd2 += partials[3 * k + 2];
+        }
+        grad = null;
+        out[0] = sq;
+        out[1] = ScalarBackend.correctedM2(sd, sd2, n);
+    }
+
+    private void runItems(Mode m, long elements) {
+        mode = m;
+        if (elements < PARALLEL_MIN) {
+            for (int k = 0; k < items; k++) {
+                run(k);
+            }
+        } else {
+            pool.run(this, items);
+        }
+    }
+
+    /** Runs item {@code k} of the current mode (called by the pool's threads). */
+    @Override
+    public void run(int k) {
+        switch (mode) {
+            case UPDATE -> {
+                if (from[k] < 0) {
+                    for (int t = tensorFrom[k]; t < tensorTo[k]; t++) {
+                        update(t, 0, batch.param(t).length());
+                    }
+                } else {
+                    update(tensorFrom[k], from[k], to[k]);
+                }
+            }
+            case CHECK -> {
+                firstBad[k] = Integer.MAX_VALUE;
+                for (int t = tensorFrom[k]; t < tensorTo[k]; t++) {
+                    FloatSpan g = batch.grad(t);
+                    if (VectorKernels.hasNonFinite(g, from[k] < 0 ? 0 : from[k], from[k] < 0 ? g.length() : to[k])) {
+                        firstBad[k] = t;
+                        break;
+                    }
+                }
+            }
+            case SUM -> partials[k] = VectorKernels.sum(grad, from[k], to[k]);
+            case CENTERED -> centered(k);
+        }
+    }
+
+    /** Chunk k's Σg², Σd, Σd² into partials[3k ..]; a one-off per tensor, so the small array is fine. */
+    private void centered(int k) {
+        double[] acc = new double[3];
+        VectorKernels.centeredSums(grad, mean, from[k], to[k], acc);
+        System.arraycopy(acc, 0, partials, 3 * k, 3);
+    }
+
+    private void update(int t, int f, int e) {
+        StepBatch b = batch;
+        FloatSpan p = b.param(t);
+        FloatSpan g = b.grad(t);
+        float decay = b.decay(t);
+        switch (b.kind(t)) {
+            case SGD -> VectorKernels.sgd(p, g, b.sign(t) * b.negStep(t), decay, f, e);
+            case INIT -> VectorKernels.init(p, g, b.momentum(t), b.sign(t), b.sign(t) * b.negStep(t), decay, f, e);
+            case MOMENTUM -> VectorKernels.momentum(p, g, b.momentum(t), b.gradCoef(t), b.mu(t), b.negStep(t), decay, f, e);
+        }
+    }
+
+    /** Cuts {@code b} into items: big tensors into chunks, runs of small tensors packed together. */
+    private void plan(StepBatch b) {
+        batch = b;
+        items = 0;
+        int n = b.size();
+        int t = 0;
+        while (t < n) {
+            int len = b.param(t).length();
+            if (len >= CHUNK) {
+                for (int f = 0; f < len; f += CHUNK) {
+                    addItem(t, t + 1, f, Math.min(len, f + CHUNK));
+                }
+                t++;
+            } else {
+                int start = t;
+                long packed = 0;
+                while (t < n && packed < CHUNK && b.param(t).length() < CHUNK) {
+                    packed += b.param(t).length();
+                    t++;
+                }
+                addItem(start, t, -1, -1);
+            }
+        }
+    }
+
+    private void addItem(int tFrom, int tTo, int f, int e) {
+        if (items == tensorFrom.length) {
+            int cap = 2 * items;
+            tensorFrom = Arrays.copyOf(tensorFrom, cap);
+            tensorTo = Arrays.copyOf(tensorTo, cap);
+            from = Arrays.copyOf(from, cap);
+            to = Arrays.copyOf(to, cap);
+            firstBad = Arrays.copyOf(firstBad, cap);
+            partials = Arrays.copyOf(partials, 3 * cap);
+        }
+        tensorFrom[items] = tFrom;
+        tensorTo[items] = tTo;
+        from[items] = f;
+        to[items] = e;
+        items++;
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+}
