@@ -1,0 +1,12 @@
+/**
+ * JMH benchmarks of the sgdsai backends against each other and against memory-bandwidth baselines, and the
+ * report that turns JMH's JSON into tables and a plot. Run from the shaded {@code target/benchmarks.jar}.
+ */
+open module io.github.sgdsai.jmh {
+    requires io.github.sgdsai;
+    requires jdk.incubator.vector;
+    requires jmh.core;
+    requires com.google.gson;
+    requires org.knowm.xchart;
+    requires java.desktop;
+}
