@@ -21,7 +21,7 @@ import java.util.Arrays;
 public final class VectorBackend implements Backend, WorkerPool.Job {
 
     /** Elements per work item (and per g-SNR partial sum). */
-    public static final int CHUNK = 1 << 14;
+    public static final int CHUNK = 1 << 16;
     /** Below this many elements a batch runs on the calling thread: waking workers would cost more. */
     private static final long PARALLEL_MIN = 4L * CHUNK;
 
@@ -40,6 +40,7 @@ public final class VectorBackend implements Backend, WorkerPool.Job {
     private int[] to = new int[16];
     private int[] firstBad = new int[16];
     private double[] partials = new double[3 * 16];
+    private double[][] scratch = newScratch(16, 0, null);
 
     /** A backend using {@code threads} threads (the caller's included). */
     public VectorBackend(int threads) {
@@ -87,23 +88,25 @@ public final class VectorBackend implements Backend, WorkerPool.Job {
         }
         grad = g;
         runItems(Mode.SUM, n);
-        double sum = 0;
-        for (int k = 0; k < items; k++) { // merge in chunk order
-            sum += partials[k];
-        }
-        mean = sum / n;
+        mean = mergeInOrder(0, 1) / n;
         runItems(Mode.CENTERED, n);
-        double sq = 0;
-        double sd = 0;
-        double sd2 = 0;
-        for (int k = 0; k < items; k++) { // merge in chunk order
-            sq += partials[3 * k];
-            sd += partials[3 * k + 1];
-            sd2 += partials[3 * k + 2];
-        }
         grad = null;
-        out[0] = sq;
-        out[1] = ScalarBackend.correctedM2(sd, sd2, n);
+        out[0] = mergeInOrder(0, 3);
+        out[1] = ScalarBackend.correctedM2(mergeInOrder(1, 3), mergeInOrder(2, 3), n);
+    }
+
+    /** Compensated sum of partials[first], partials[first + stride], … over the items, in chunk order. */
+    private double mergeInOrder(int first, int stride) {
+        double sum = 0;
+        double comp = 0;
+        for (int k = 0; k < items; k++) {
+            double x = partials[first + stride * k];
+            double t = sum + x;
+            double bp = t - sum;
+            comp += (sum - (t - bp)) + (x - bp);
+            sum = t;
+        }
+        return sum + comp;
     }
 
     private void runItems(Mode m, long elements) {
@@ -145,9 +148,10 @@ public final class VectorBackend implements Backend, WorkerPool.Job {
         }
     }
 
-    /** Chunk k's Σg², Σd, Σd² into partials[3k ..]; a one-off per tensor, so the small array is fine. */
+    /** Chunk k's Σg², Σd, Σd² into partials[3k ..], through item k's own scratch (no allocation). */
     private void centered(int k) {
-        double[] acc = new double[3];
+        double[] acc = scratch[k];
+        Arrays.fill(acc, 0.0);
         VectorKernels.centeredSums(grad, mean, from[k], to[k], acc);
         System.arraycopy(acc, 0, partials, 3 * k, 3);
     }
@@ -198,12 +202,22 @@ public final class VectorBackend implements Backend, WorkerPool.Job {
             to = Arrays.copyOf(to, cap);
             firstBad = Arrays.copyOf(firstBad, cap);
             partials = Arrays.copyOf(partials, 3 * cap);
+            scratch = newScratch(cap, items, scratch);
         }
         tensorFrom[items] = tFrom;
         tensorTo[items] = tTo;
         from[items] = f;
         to[items] = e;
         items++;
+    }
+
+    /** {@code old[0 .. kept)} followed by new 3-element arrays up to {@code cap}. */
+    private static double[][] newScratch(int cap, int kept, double[][] old) {
+        double[][] s = new double[cap][];
+        for (int k = 0; k < cap; k++) {
+            s[k] = k < kept ? old[k] : new double[3];
+        }
+        return s;
     }
 
     @Override

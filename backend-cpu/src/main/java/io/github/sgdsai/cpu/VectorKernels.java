@@ -113,74 +113,112 @@ final class VectorKernels {
 
     /** Whether {@code g[from, to)} holds a NaN or an infinity. Modifies nothing. */
     static boolean hasNonFinite(FloatSpan g, int from, int to) {
+        // x * 0 is ±0 for finite x and NaN for NaN or ±Inf, so fma(x, 0, acc) turns acc NaN for good.
+        // Four independent accumulators hide the FMA latency: the loop then runs at load throughput.
+        int end4 = from + (to - from) / (4 * L) * (4 * L);
         int end = from + F.loopBound(to - from);
-        // x * 0 is ±0 for finite x and NaN for NaN or ±Inf: one FMA per vector accumulates the verdict.
         FloatVector zero = FloatVector.zero(F);
-        FloatVector acc = zero;
+        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        int i = from;
         if (g.hasArray()) {
             float[] ga = g.array();
             int go = g.arrayOffset();
-            for (int i = from; i < end; i += L) { // vector body
-                acc = FloatVector.fromArray(F, ga, go + i).fma(zero, acc);
+            for (; i < end4; i += 4 * L) { // vector body, unrolled
+                a0 = FloatVector.fromArray(F, ga, go + i).fma(zero, a0);
+                a1 = FloatVector.fromArray(F, ga, go + i + L).fma(zero, a1);
+                a2 = FloatVector.fromArray(F, ga, go + i + 2 * L).fma(zero, a2);
+                a3 = FloatVector.fromArray(F, ga, go + i + 3 * L).fma(zero, a3);
+            }
+            for (; i < end; i += L) { // vector remainder
+                a0 = FloatVector.fromArray(F, ga, go + i).fma(zero, a0);
             }
         } else {
             MemorySegment gs = g.segment();
             ByteOrder go = g.order();
-            for (int i = from; i < end; i += L) { // vector body
-                acc = FloatVector.fromMemorySegment(F, gs, 4L * i, go).fma(zero, acc);
+            for (; i < end4; i += 4 * L) { // vector body, unrolled
+                a0 = FloatVector.fromMemorySegment(F, gs, 4L * i, go).fma(zero, a0);
+                a1 = FloatVector.fromMemorySegment(F, gs, 4L * (i + L), go).fma(zero, a1);
+                a2 = FloatVector.fromMemorySegment(F, gs, 4L * (i + 2 * L), go).fma(zero, a2);
+                a3 = FloatVector.fromMemorySegment(F, gs, 4L * (i + 3 * L), go).fma(zero, a3);
+            }
+            for (; i < end; i += L) { // vector remainder
+                a0 = FloatVector.fromMemorySegment(F, gs, 4L * i, go).fma(zero, a0);
             }
         }
-        return acc.test(VectorOperators.IS_NAN).anyTrue() || ScalarBackend.firstNonFinite(g, end, to) >= 0;
+        FloatVector acc = a0.add(a1).add(a2.add(a3)); // reduce: a NaN lane stays NaN
+        return acc.test(VectorOperators.IS_NAN).anyTrue() || ScalarBackend.firstNonFinite(g, end, to) >= 0; // tail
     }
 
-    /** {@code Σ g_i} over {@code [from, to)} in double lanes. */
+    /** {@code Σ g_i} over {@code [from, to)} in double lanes, compensated like {@link ScalarBackend#sum}. */
     static double sum(FloatSpan g, int from, int to) {
         int end = from + F.loopBound(to - from);
-        DoubleVector lo = DoubleVector.zero(D);
-        DoubleVector hi = DoubleVector.zero(D);
+        DoubleVector s = DoubleVector.zero(D);
+        DoubleVector c = DoubleVector.zero(D);
         for (int i = from; i < end; i += L) { // vector body
             FloatVector v = load(g, i);
-            lo = lo.add(v.convertShape(VectorOperators.F2D, D, 0));
-            hi = hi.add(v.convertShape(VectorOperators.F2D, D, 1));
+            for (int part = 0; part < 2; part++) {
+                DoubleVector x = (DoubleVector) v.convertShape(VectorOperators.F2D, D, part);
+                DoubleVector t = s.add(x);
+                DoubleVector bp = t.sub(s);
+                c = c.add(s.sub(t.sub(bp)).add(x.sub(bp))); // TwoSum error of s + x
+                s = t;
+            }
         }
-        return sumLanes(lo.add(hi)) + ScalarBackend.sum(g, end, to); // reduce + tail
+        return sumLanes(s, c) + ScalarBackend.sum(g, end, to); // reduce + tail
     }
 
     /**
      * Adds {@code Σ g²}, {@code Σ d} and {@code Σ d²} with {@code d = g − mean} over {@code [from, to)} to
-     * {@code acc[0..2]}, in double lanes.
+     * {@code acc[0..2]}, in compensated double lanes.
      */
     static void centeredSums(FloatSpan g, double mean, int from, int to, double[] acc) {
         int end = from + F.loopBound(to - from);
-        DoubleVector sq = DoubleVector.zero(D);
-        DoubleVector sd = DoubleVector.zero(D);
-        DoubleVector sd2 = DoubleVector.zero(D);
+        DoubleVector zero = DoubleVector.zero(D);
+        DoubleVector sq = zero, sqc = zero, sd = zero, sdc = zero, sd2 = zero, sd2c = zero;
         for (int i = from; i < end; i += L) { // vector body
             FloatVector v = load(g, i);
             for (int part = 0; part < 2; part++) {
                 DoubleVector x = (DoubleVector) v.convertShape(VectorOperators.F2D, D, part);
                 DoubleVector d = x.sub(mean);
-                sq = x.fma(x, sq);
-                sd = sd.add(d);
-                sd2 = d.fma(d, sd2);
+                DoubleVector x2 = x.mul(x);
+                DoubleVector t = sq.add(x2);
+                DoubleVector bp = t.sub(sq);
+                sqc = sqc.add(sq.sub(t.sub(bp)).add(x2.sub(bp)));
+                sq = t;
+                t = sd.add(d);
+                bp = t.sub(sd);
+                sdc = sdc.add(sd.sub(t.sub(bp)).add(d.sub(bp)));
+                sd = t;
+                DoubleVector d2 = d.mul(d);
+                t = sd2.add(d2);
+                bp = t.sub(sd2);
+                sd2c = sd2c.add(sd2.sub(t.sub(bp)).add(d2.sub(bp)));
+                sd2 = t;
             }
         }
-        acc[0] += sumLanes(sq); // reduce
-        acc[1] += sumLanes(sd);
-        acc[2] += sumLanes(sd2);
+        acc[0] += sumLanes(sq, sqc); // reduce
+        acc[1] += sumLanes(sd, sdc);
+        acc[2] += sumLanes(sd2, sd2c);
         ScalarBackend.centeredSums(g, mean, end, to, acc); // tail
     }
 
     /**
-     * Sums the lanes in lane order. Not {@code reduceLanes}, whose order of additions is unspecified and may
-     * differ between the interpreter and compiled code: results must not change from run to run.
+     * {@code Σ (s_i + c_i)} over the lanes, in lane order and compensated. Not {@code reduceLanes}, whose order
+     * of additions is unspecified and may differ between the interpreter and compiled code: results must not
+     * change from run to run.
      */
-    private static double sumLanes(DoubleVector v) {
-        double s = 0;
-        for (int i = 0; i < v.length(); i++) {
-            s += v.lane(i);
+    private static double sumLanes(DoubleVector s, DoubleVector c) {
+        double sum = 0;
+        double comp = 0;
+        for (int i = 0; i < s.length(); i++) {
+            comp += c.lane(i);
+            double x = s.lane(i);
+            double t = sum + x;
+            double bp = t - sum;
+            comp += (sum - (t - bp)) + (x - bp);
+            sum = t;
         }
-        return s;
+        return sum + comp;
     }
 
     private static FloatVector load(FloatSpan g, int i) {

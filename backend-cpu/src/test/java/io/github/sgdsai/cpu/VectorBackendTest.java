@@ -59,8 +59,9 @@ class VectorBackendTest {
         }
     }
 
-    static final int[] LENGTHS = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 70, 1000, 16383, 16384, 16385,
-            3 * 16384 + 17};
+    static final int C = VectorBackend.CHUNK;
+    static final int[] LENGTHS = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 70, 1000, C - 1, C, C + 1, C + 3,
+            3 * C + 17};
 
     static float[] random(Random r, int n) {
         float[] a = new float[n];
@@ -125,11 +126,47 @@ class VectorBackendTest {
     }
 
     @Test
+    void readOnlyGradientsAreOnlyRead() {
+        Function<float[], FloatSpan> heapReadOnly = v -> FloatSpan.of(FloatBuffer.wrap(v.clone()).asReadOnlyBuffer());
+        Function<float[], FloatSpan> directReadOnly = v -> {
+            FloatBuffer fb = ByteBuffer.allocateDirect(4 * v.length).order(ByteOrder.BIG_ENDIAN).asFloatBuffer();
+            fb.put(v).flip();
+            return FloatSpan.of(fb.asReadOnlyBuffer());
+        };
+        for (Function<float[], FloatSpan> ro : List.of(heapReadOnly, directReadOnly)) {
+            for (StepBatch.Kind kind : StepBatch.Kind.values()) {
+                Random r = new Random(7);
+                List<Entry> mine = new ArrayList<>();
+                List<Entry> ref = new ArrayList<>();
+                for (int n : LENGTHS) {
+                    float[] p = random(r, n);
+                    float[] g = random(r, n);
+                    float[] m = random(r, n);
+                    FloatSpan gs = ro.apply(g);
+                    assertTrue(gs.isReadOnly() && !gs.hasArray());
+                    mine.add(new Entry(Storage.ARRAY_OFFSET.make.apply(p), gs, Storage.DIRECT_LITTLE.make.apply(m)));
+                    ref.add(new Entry(FloatSpan.of(p.clone()), FloatSpan.of(g.clone()), FloatSpan.of(m.clone())));
+                }
+                try (VectorBackend v = new VectorBackend(2)) {
+                    v.update(batch(mine, kind, -1f));
+                    assertEquals(-1, v.firstNonFiniteTensor(batch(mine, kind, -1f)));
+                }
+                new ScalarBackend().update(batch(ref, kind, -1f));
+                for (int t = 0; t < LENGTHS.length; t++) {
+                    assertArrayEquals(values(ref.get(t).p()), values(mine.get(t).p()), kind + " n=" + LENGTHS[t]);
+                    assertArrayEquals(values(ref.get(t).m()), values(mine.get(t).m()), kind + " n=" + LENGTHS[t]);
+                    assertArrayEquals(values(ref.get(t).g()), values(mine.get(t).g()), kind + " n=" + LENGTHS[t]);
+                }
+            }
+        }
+    }
+
+    @Test
     void updateIsTheSameOnAnyNumberOfThreads() {
         int[] many = new int[300];
         Random r = new Random(4);
         for (int i = 0; i < many.length; i++) {
-            many[i] = i % 50 == 0 ? 40_000 + r.nextInt(100) : 1 + r.nextInt(300);
+            many[i] = i % 50 == 0 ? 2 * C + r.nextInt(100) : 1 + r.nextInt(300); // > 4 chunks in all: the pool runs
         }
         for (int threads : new int[] {1, 2, 3}) {
             try (VectorBackend v = new VectorBackend(threads)) {
@@ -141,7 +178,7 @@ class VectorBackendTest {
     @Test
     void momentsAgreeWithTheReferenceAndAcrossThreads() {
         Random r = new Random(6);
-        for (int n : new int[] {1, 2, 17, 1000, 16385, 200_003}) {
+        for (int n : new int[] {1, 2, 17, 1000, C + 1, 5 * C + 3}) { // the last runs on the pool
             for (Storage s : Storage.values()) {
                 float[] g = random(r, n);
                 for (int i = 0; i < n; i++) {
@@ -197,7 +234,7 @@ class VectorBackendTest {
                     int tensors = 1 + r.nextInt(40);
                     List<Entry> entries = new ArrayList<>();
                     for (int t = 0; t < tensors; t++) {
-                        int n = r.nextInt(10) == 0 ? 20_000 + r.nextInt(50_000) : 1 + r.nextInt(100);
+                        int n = r.nextInt(10) == 0 ? C / 2 + r.nextInt(3 * C) : 1 + r.nextInt(100);
                         Storage s = Storage.values()[r.nextInt(Storage.values().length)];
                         float[] g = random(r, n);
                         if (r.nextInt(4) == 0) {
