@@ -1,0 +1,358 @@
+package io.github.sgdsai.tornado;
+
+import io.github.sgdsai.FloatSpan;
+import io.github.sgdsai.spi.Backend;
+import io.github.sgdsai.spi.ScalarBackend;
+import io.github.sgdsai.spi.StepBatch;
+import uk.ac.manchester.tornado.api.GridScheduler;
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.TaskGraph;
+import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
+import uk.ac.manchester.tornado.api.TornadoExecutionResult;
+import uk.ac.manchester.tornado.api.WorkerGrid1D;
+import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.enums.DataTransferMode;
+import uk.ac.manchester.tornado.api.types.arrays.DoubleArray;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The {@code "tornado"} backend. Every tensor the optimizer has stepped gets a slot, aligned to
+ * {@link Kernels#BLOCK} elements, in three packed device arrays (parameters, gradients, momentum), so a step is
+ * one kernel launch for all tensors. Each step copies the parameters and gradients of the tensors taking part
+ * in and the parameters back out (the honest offload path for host-resident {@code float[]}/{@code FloatBuffer}
+ * tensors); momentum stays on the device and is copied back only when a checkpoint asks
+ * ({@link #stateToHost}). A new tensor or a restored state rebuilds the execution plan (a recompilation).
+ *
+ * <p>g-SNR moments run on the device too, in fixed-size chunks: a work-group tree reduction in double per
+ * chunk, merged on the host in chunk order, so the result is deterministic. The non-finite check runs on the
+ * host (the gradients are host-resident).
+ */
+public final class TornadoBackend implements Backend {
+    /** Elements per moments chunk (one launch each). */
+    static final int CHUNK = 1 << 16;
+
+    private final TornadoDevice device;
+    private final Map<FloatSpan, Slot> slots = new IdentityHashMap<>(); // by parameter span
+    private final Map<FloatSpan, FloatSpan> paramOfMomentum = new IdentityHashMap<>();
+    private final List<Slot> order = new ArrayList<>();
+    private int total;
+    private FloatArray p;
+    private FloatArray g;
+    private FloatArray m;
+    private IntArray owner;
+    private FloatArray coef;
+    private TornadoExecutionPlan plan;
+    private TornadoExecutionResult last;
+    private boolean deviceAhead;
+    private boolean rebuild = true;
+    private int generation;
+    /** Slots placed by the current plan (later ones exist only on the host until the next rebuild). */
+    private int oldSlots;
+    // moments
+    private FloatArray stage;
+    private IntArray stageLength;
+    private DoubleArray mean;
+    private DoubleArray partial1;
+    private DoubleArray partial3;
+    private TornadoExecutionPlan sumPlan;
+    private TornadoExecutionPlan centeredPlan;
+
+    private static final class Slot {
+        final FloatSpan param;
+        final int index;
+        final int offset;
+        final int length;
+        FloatSpan momentumHost;
+
+        Slot(FloatSpan param, int index, int offset) {
+            this.param = param;
+            this.index = index;
+            this.offset = offset;
+            this.length = param.length();
+        }
+    }
+
+    /** A backend on the device chosen by {@link TornadoBackendProvider#DEVICE_PROPERTY}, or TornadoVM's default. */
+    public TornadoBackend() {
+        device = device();
+    }
+
+    /** Why no TornadoVM device can be used, or {@code null} if one can. Called by the provider by reflection. */
+    public static String deviceProblem() {
+        try {
+            device();
+            return null;
+        } catch (RuntimeException e) {
+            return "no usable TornadoVM device (" + e.getMessage() + "); check `tornado --devices` and "
+                    + TornadoBackendProvider.DEVICE_PROPERTY;
+        }
+    }
+
+    private static TornadoDevice device() {
+        String spec = System.getProperty(TornadoBackendProvider.DEVICE_PROPERTY, "0:0");
+        String[] parts = spec.split(":");
+        if (parts.length != 2) {
+            throw new IllegalArgumentException(TornadoBackendProvider.DEVICE_PROPERTY + " must be backend:device, got " + spec);
+        }
+        return TornadoExecutionPlan.getDevice(Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim()));
+    }
+
+    /** The device kernels run on, as TornadoVM describes it. */
+    public String deviceDescription() {
+        return device.getPhysicalDevice().getDeviceName() + " (" + device.getPlatformName() + ")";
+    }
+
+    @Override
+    public String name() {
+        return TornadoBackendProvider.NAME;
+    }
+
+    @Override
+    public int firstNonFiniteTensor(StepBatch batch) {
+        return new ScalarBackend().firstNonFiniteTensor(batch);
+    }
+
+    @Override
+    public FloatSpan allocateMomentum(FloatSpan param) {
+        FloatSpan host = FloatSpan.allocateLike(param, param.length());
+        paramOfMomentum.put(host, param);
+        Slot s = slots.get(param);
+        if (s != null) {
+            s.momentumHost = host;
+        }
+        return host;
+    }
+
+    @Override
+    public void update(StepBatch b) {
+        for (int t = 0; t < b.size(); t++) {
+            if (!slots.containsKey(b.param(t))) {
+                addSlot(b.param(t), b.momentum(t));
+            }
+        }
+        if (rebuild) {
+            rebuildPlan();
+        }
+        for (Slot s : order) {
+            coef.set(Kernels.COEFS * s.index, Kernels.SKIP);
+        }
+        for (int t = 0; t < b.size(); t++) {
+            Slot s = slots.get(b.param(t));
+            copyIn(b.param(t), p, s.offset);
+            copyIn(b.grad(t), g, s.offset);
+            int c = Kernels.COEFS * s.index;
+            int kind = switch (b.kind(t)) {
+                case SGD -> Kernels.SGD;
+                case INIT -> Kernels.INIT;
+                case MOMENTUM -> Kernels.MOMENTUM;
+            };
+            coef.set(c, kind);
+            coef.set(c + 1, b.sign(t) * b.negStep(t));
+            coef.set(c + 2, b.sign(t));
+            coef.set(c + 3, b.gradCoef(t));
+            coef.set(c + 4, b.mu(t));
+            coef.set(c + 5, b.negStep(t));
+            coef.set(c + 6, b.decay(t));
+        }
+        last = plan.execute();
+        deviceAhead = true;
+        for (int t = 0; t < b.size(); t++) {
+            Slot s = slots.get(b.param(t));
+            copyOut(p, s.offset, b.param(t));
+        }
+    }
+
+    private void addSlot(FloatSpan param, FloatSpan momentum) {
+        Slot s = new Slot(param, order.size(), total);
+        s.momentumHost = momentum;
+        slots.put(param, s);
+        order.add(s);
+        total += (param.length() + Kernels.BLOCK - 1) / Kernels.BLOCK * Kernels.BLOCK;
+        rebuild = true;
+    }
+
+    /** New packed arrays and a new plan; momentum carried over from the device (or from host mirrors for new slots). */
+    private void rebuildPlan() {
+        pullMomentum();
+        FloatArray newM = new FloatArray(total);
+        for (Slot s : order) {
+            if (m != null && s.offset + s.length <= m.getSize() && s.index < oldSlots) {
+                MemorySegment.copy(m.getSegment(), 4L * s.offset, newM.getSegment(), 4L * s.offset, 4L * s.length);
+            } else if (s.momentumHost != null) {
+                copyIn(s.momentumHost, newM, s.offset);
+            }
+        }
+        p = new FloatArray(total);
+        g = new FloatArray(total);
+        m = newM;
+        owner = new IntArray(total / Kernels.BLOCK);
+        for (Slot s : order) {
+            for (int blk = s.offset / Kernels.BLOCK; blk < (s.offset + s.length + Kernels.BLOCK - 1) / Kernels.BLOCK; blk++) {
+                owner.set(blk, s.index);
+            }
+        }
+        coef = new FloatArray(Kernels.COEFS * order.size());
+        closePlan();
+        TaskGraph tg = new TaskGraph("sgdsai" + generation++)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, m, owner)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, p, g, coef)
+                .task("update", Kernels::update, p, g, m, owner, coef)
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, p)
+                .transferToHost(DataTransferMode.UNDER_DEMAND, m);
+        plan = new TornadoExecutionPlan(tg.snapshot()).withDevice(device);
+        last = null;
+        deviceAhead = false;
+        oldSlots = order.size();
+        rebuild = false;
+    }
+
+    private void pullMomentum() {
+        if (deviceAhead && last != null) {
+            last.transferToHost(m);
+            deviceAhead = false;
+        }
+    }
+
+    @Override
+    public void stateToHost(FloatSpan momentum) {
+        Slot s = slotOfMomentum(momentum);
+        if (s != null && m != null && s.index < oldSlots) {
+            pullMomentum();
+            copyOut(m, s.offset, momentum);
+        }
+    }
+
+    @Override
+    public void stateFromHost(FloatSpan momentum) {
+        Slot s = slotOfMomentum(momentum);
+        if (s != null && m != null && s.index < oldSlots) {
+            pullMomentum();
+            copyIn(momentum, m, s.offset);
+            rebuild = true; // the next step uploads the restored momentum with a fresh plan
+        }
+    }
+
+    private Slot slotOfMomentum(FloatSpan momentum) {
+        FloatSpan param = paramOfMomentum.get(momentum);
+        return param == null ? null : slots.get(param);
+    }
+
+    @Override
+    public void moments(FloatSpan grad, double[] out) {
+        if (sumPlan == null) {
+            buildMomentsPlans();
+        }
+        int n = grad.length();
+        double sum = 0;
+        double comp = 0;
+        for (int from = 0; from < n; from += CHUNK) { // pass 1: Σg
+            int len = stageChunk(grad, from, n);
+            sumPlan.execute();
+            for (int k = 0; k < (len + Kernels.LOCAL - 1) / Kernels.LOCAL; k++) {
+                double x = partial1.get(k);
+                double t = sum + x;
+                double bp = t - sum;
+                comp += (sum - (t - bp)) + (x - bp);
+                sum = t;
+            }
+        }
+        mean.set(0, (sum + comp) / n);
+        double[] acc = new double[6]; // three compensated sums: value, error
+        for (int from = 0; from < n; from += CHUNK) { // pass 2: Σg², Σd, Σd²
+            int len = stageChunk(grad, from, n);
+            centeredPlan.execute();
+            for (int k = 0; k < (len + Kernels.LOCAL - 1) / Kernels.LOCAL; k++) {
+                for (int j = 0; j < 3; j++) {
+                    double x = partial3.get(3 * k + j);
+                    double t = acc[2 * j] + x;
+                    double bp = t - acc[2 * j];
+                    acc[2 * j + 1] += (acc[2 * j] - (t - bp)) + (x - bp);
+                    acc[2 * j] = t;
+                }
+            }
+        }
+        out[0] = acc[0] + acc[1];
+        out[1] = ScalarBackend.correctedM2(acc[2] + acc[3], acc[4] + acc[5], n);
+    }
+
+    private int stageChunk(FloatSpan grad, int from, int n) {
+        int len = Math.min(CHUNK, n - from);
+        MemorySegment.copy(grad.segment(), grad.layout(), 4L * from, stage.getSegment(), ValueLayout.JAVA_FLOAT, 0, len);
+        stageLength.set(0, len);
+        return len;
+    }
+
+    private void buildMomentsPlans() {
+        stage = new FloatArray(CHUNK);
+        stageLength = new IntArray(1);
+        mean = new DoubleArray(1);
+        partial1 = new DoubleArray(CHUNK / Kernels.LOCAL);
+        partial3 = new DoubleArray(3 * CHUNK / Kernels.LOCAL);
+        KernelContext ctx = new KernelContext();
+        TaskGraph sum = new TaskGraph("sgdsaiSum")
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, stage, stageLength)
+                .task("sum", Kernels::sum, ctx, stage, stageLength, partial1)
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, partial1);
+        TaskGraph centered = new TaskGraph("sgdsaiCentered")
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, stage, stageLength, mean)
+                .task("centered", Kernels::centered, ctx, stage, stageLength, mean, partial3)
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, partial3);
+        sumPlan = new TornadoExecutionPlan(sum.snapshot()).withDevice(device).withGridScheduler(grid("sgdsaiSum.sum"));
+        centeredPlan = new TornadoExecutionPlan(centered.snapshot()).withDevice(device)
+                .withGridScheduler(grid("sgdsaiCentered.centered"));
+    }
+
+    private static GridScheduler grid(String task) {
+        WorkerGrid1D w = new WorkerGrid1D(CHUNK);
+        w.setGlobalWork(CHUNK, 1, 1);
+        w.setLocalWork(Kernels.LOCAL, 1, 1);
+        return new GridScheduler(task, w);
+    }
+
+    /** span → packed[offset ..] (byte order converted). */
+    private static void copyIn(FloatSpan span, FloatArray packed, int offset) {
+        MemorySegment.copy(span.segment(), span.layout(), 0, packed.getSegment(), ValueLayout.JAVA_FLOAT, 4L * offset,
+                span.length());
+    }
+
+    /** packed[offset ..] → span (byte order converted). */
+    private static void copyOut(FloatArray packed, int offset, FloatSpan span) {
+        MemorySegment.copy(packed.getSegment(), ValueLayout.JAVA_FLOAT, 4L * offset, span.segment(), span.layout(), 0,
+                span.length());
+    }
+
+    private void closePlan() {
+        if (plan != null) {
+            try {
+                plan.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot release the TornadoVM plan", e);
+            }
+            plan = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        closePlan();
+        for (TornadoExecutionPlan x : new TornadoExecutionPlan[] {sumPlan, centeredPlan}) {
+            if (x != null) {
+                try {
+                    x.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("cannot release the TornadoVM plan", e);
+                }
+            }
+        }
+        sumPlan = null;
+        centeredPlan = null;
+    }
+}
