@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The properties of README's table, each run against every backend present (scalar always; vector when
  * backend-cpu is on the class path) and, where threads matter, on 1, 2 and 3 threads. A failure prints
- * QuickTheories' seed; rerun with {@code -DQT_SEED=<seed>} (and {@code -DQT_EXAMPLES=1}) to reproduce it.
+ * QuickTheories' seed; rerun with {@code -DQT_SEED=<seed>} to reproduce it.
  */
 class PropertiesTest {
 
