@@ -4,6 +4,7 @@
  */
 open module io.github.sgdsai.jmh {
     requires io.github.sgdsai;
+    requires io.github.sgdsai.cpu;
     requires jdk.incubator.vector;
     requires jmh.core;
     requires com.google.gson;

@@ -21,10 +21,14 @@ import java.util.Objects;
  * {@link #layout()} (little- or big-endian floats), which covers direct and byte-backed buffers.
  */
 public final class FloatSpan {
+    private static final ValueLayout.OfFloat BIG = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfFloat LITTLE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     private final float[] array;
     private final int arrayOffset;
     private final MemorySegment segment;
     private final ValueLayout.OfFloat layout;
+    private final boolean bigEndian;
     private final int length;
     private final boolean readOnly;
     private final boolean direct;
@@ -35,7 +39,8 @@ public final class FloatSpan {
         this.array = array;
         this.arrayOffset = arrayOffset;
         this.segment = segment;
-        this.layout = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(order);
+        this.bigEndian = order == ByteOrder.BIG_ENDIAN;
+        this.layout = bigEndian ? BIG : LITTLE;
         this.length = length;
         this.readOnly = readOnly;
         this.direct = direct;
@@ -90,15 +95,21 @@ public final class FloatSpan {
 
     /** Element {@code i} (0-based within the span). */
     public float get(int i) {
-        return array != null ? array[arrayOffset + i] : segment.getAtIndex(layout, i);
+        if (array != null) {
+            return array[arrayOffset + i];
+        }
+        // constant layouts: the JIT folds them, which a layout read from a field would prevent
+        return bigEndian ? segment.getAtIndex(BIG, i) : segment.getAtIndex(LITTLE, i);
     }
 
     /** Sets element {@code i} (0-based within the span). */
     public void set(int i, float v) {
         if (array != null) {
             array[arrayOffset + i] = v;
+        } else if (bigEndian) {
+            segment.setAtIndex(BIG, i, v);
         } else {
-            segment.setAtIndex(layout, i, v);
+            segment.setAtIndex(LITTLE, i, v);
         }
     }
 

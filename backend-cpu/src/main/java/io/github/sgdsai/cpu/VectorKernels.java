@@ -5,6 +5,7 @@ import io.github.sgdsai.spi.ScalarBackend;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -21,7 +22,10 @@ final class VectorKernels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     /** Doubles in a vector of the same size: half the float lanes. */
     static final VectorSpecies<Double> D = VectorSpecies.of(double.class, F.vectorShape());
+    /** Floats in half a vector: exactly as many lanes as {@link #D}, so one load widens into one double vector. */
+    static final VectorSpecies<Float> H = VectorSpecies.of(float.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final int L = F.length();
+    private static final int HL = H.length();
 
     private VectorKernels() {
     }
@@ -151,18 +155,15 @@ final class VectorKernels {
 
     /** {@code Σ g_i} over {@code [from, to)} in double lanes, compensated like {@link ScalarBackend#sum}. */
     static double sum(FloatSpan g, int from, int to) {
-        int end = from + F.loopBound(to - from);
+        int end = from + H.loopBound(to - from);
         DoubleVector s = DoubleVector.zero(D);
         DoubleVector c = DoubleVector.zero(D);
-        for (int i = from; i < end; i += L) { // vector body
-            FloatVector v = load(g, i);
-            for (int part = 0; part < 2; part++) {
-                DoubleVector x = (DoubleVector) v.convertShape(VectorOperators.F2D, D, part);
-                DoubleVector t = s.add(x);
-                DoubleVector bp = t.sub(s);
-                c = c.add(s.sub(t.sub(bp)).add(x.sub(bp))); // TwoSum error of s + x
-                s = t;
-            }
+        for (int i = from; i < end; i += HL) { // vector body
+            DoubleVector x = widen(g, i);
+            DoubleVector t = s.add(x);
+            DoubleVector bp = t.sub(s);
+            c = c.add(s.sub(t.sub(bp)).add(x.sub(bp))); // TwoSum error of s + x
+            s = t;
         }
         return sumLanes(s, c) + ScalarBackend.sum(g, end, to); // reduce + tail
     }
@@ -172,29 +173,26 @@ final class VectorKernels {
      * {@code acc[0..2]}, in compensated double lanes.
      */
     static void centeredSums(FloatSpan g, double mean, int from, int to, double[] acc) {
-        int end = from + F.loopBound(to - from);
+        int end = from + H.loopBound(to - from);
         DoubleVector zero = DoubleVector.zero(D);
         DoubleVector sq = zero, sqc = zero, sd = zero, sdc = zero, sd2 = zero, sd2c = zero;
-        for (int i = from; i < end; i += L) { // vector body
-            FloatVector v = load(g, i);
-            for (int part = 0; part < 2; part++) {
-                DoubleVector x = (DoubleVector) v.convertShape(VectorOperators.F2D, D, part);
-                DoubleVector d = x.sub(mean);
-                DoubleVector x2 = x.mul(x);
-                DoubleVector t = sq.add(x2);
-                DoubleVector bp = t.sub(sq);
-                sqc = sqc.add(sq.sub(t.sub(bp)).add(x2.sub(bp)));
-                sq = t;
-                t = sd.add(d);
-                bp = t.sub(sd);
-                sdc = sdc.add(sd.sub(t.sub(bp)).add(d.sub(bp)));
-                sd = t;
-                DoubleVector d2 = d.mul(d);
-                t = sd2.add(d2);
-                bp = t.sub(sd2);
-                sd2c = sd2c.add(sd2.sub(t.sub(bp)).add(d2.sub(bp)));
-                sd2 = t;
-            }
+        for (int i = from; i < end; i += HL) { // vector body: three TwoSum accumulations
+            DoubleVector x = widen(g, i);
+            DoubleVector d = x.sub(mean);
+            DoubleVector x2 = x.mul(x);
+            DoubleVector t = sq.add(x2);
+            DoubleVector bp = t.sub(sq);
+            sqc = sqc.add(sq.sub(t.sub(bp)).add(x2.sub(bp)));
+            sq = t;
+            t = sd.add(d);
+            bp = t.sub(sd);
+            sdc = sdc.add(sd.sub(t.sub(bp)).add(d.sub(bp)));
+            sd = t;
+            DoubleVector d2 = d.mul(d);
+            t = sd2.add(d2);
+            bp = t.sub(sd2);
+            sd2c = sd2c.add(sd2.sub(t.sub(bp)).add(d2.sub(bp)));
+            sd2 = t;
         }
         acc[0] += sumLanes(sq, sqc); // reduce
         acc[1] += sumLanes(sd, sdc);
@@ -221,8 +219,13 @@ final class VectorKernels {
         return sum + comp;
     }
 
-    private static FloatVector load(FloatSpan g, int i) {
-        return g.hasArray() ? FloatVector.fromArray(F, g.array(), g.arrayOffset() + i)
-                : FloatVector.fromMemorySegment(F, g.segment(), 4L * i, g.order());
+    /**
+     * Elements {@code [i, i + HL)} of {@code g} as doubles. A half-width load widened in one conversion (part 0,
+     * a constant) keeps C2 from boxing vectors, which a loop over both parts of a full-width load made it do.
+     */
+    private static DoubleVector widen(FloatSpan g, int i) {
+        FloatVector v = g.hasArray() ? FloatVector.fromArray(H, g.array(), g.arrayOffset() + i)
+                : FloatVector.fromMemorySegment(H, g.segment(), 4L * i, g.order());
+        return (DoubleVector) v.convertShape(VectorOperators.F2D, D, 0);
     }
 }

@@ -50,7 +50,8 @@ class TornadoBackendTest {
             (Function<float[], FloatSpan>) v -> FloatSpan.of(v.clone()),
             (Function<float[], FloatSpan>) v -> FloatSpan.of(FloatBuffer.wrap(pad(v), 1, v.length).slice()),
             (Function<float[], FloatSpan>) v -> direct(v, ByteOrder.LITTLE_ENDIAN),
-            (Function<float[], FloatSpan>) v -> direct(v, ByteOrder.BIG_ENDIAN)};
+            (Function<float[], FloatSpan>) v -> direct(v, ByteOrder.BIG_ENDIAN),
+            (Function<float[], FloatSpan>) v -> heapBytes(v, ByteOrder.BIG_ENDIAN)};
 
     static float[] pad(float[] v) {
         float[] a = new float[v.length + 2];
@@ -60,6 +61,12 @@ class TornadoBackendTest {
 
     static FloatSpan direct(float[] v, ByteOrder order) {
         FloatSpan s = FloatSpan.of(ByteBuffer.allocateDirect(4 * v.length).order(order).asFloatBuffer());
+        s.copyFrom(v);
+        return s;
+    }
+
+    static FloatSpan heapBytes(float[] v, ByteOrder order) {
+        FloatSpan s = FloatSpan.of(ByteBuffer.allocate(4 * v.length).order(order).asFloatBuffer());
         s.copyFrom(v);
         return s;
     }

@@ -1,6 +1,7 @@
 package io.github.sgdsai.jmh;
 
 import io.github.sgdsai.FloatSpan;
+import io.github.sgdsai.cpu.VectorBackend;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -43,7 +44,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms2g", "-Xmx12g"})
 public class BaselineBenchmark {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final int CHUNK = 1 << 14;
+    /** The vector backend's work-item size and parallel threshold, so both split work the same way. */
+    private static final int CHUNK = VectorBackend.CHUNK;
 
     @Param({"1024", "4096", "16384", "65536", "262144", "1048576", "4194304", "16777216", "67108864"})
     public int size;
