@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * line at {@code WARNING} (logger {@code io.github.sgdsai}) saying why and how to enable it, and the first
  * automatic choice in a JVM is logged at {@code INFO} (later ones, and choices by name, at {@code DEBUG}).
  *
- * <p>Order of choice: the name passed to {@link SgdSai.Builder#backend(String)}, else the system property
+ * <p>Order of choice: the backend whose device holds the tensors, if any are
+ * {@linkplain FloatSpan#isDeviceResident() device-resident}; else the name passed to {@link SgdSai.Builder#backend(String)}, else the system property
  * {@value #PROPERTY}, else the runnable backend of highest {@link BackendProvider#priority()}. A backend chosen
  * by name that cannot run is an error, not a fallback.
  */

@@ -19,6 +19,9 @@ import java.util.Objects;
  * <p>Kernels use one of two views: {@link #hasArray()} spans expose {@link #array()} and
  * {@link #arrayOffset()} (the fast path for the Vector API); every span exposes {@link #segment()} with
  * {@link #layout()} (little- or big-endian floats), which covers direct and byte-backed buffers.
+ *
+ * <p>A span can also stand for data that lives in an accelerator's memory ({@link #deviceResident}): a backend
+ * creates it, and the optimizer hands it only to that backend.
  */
 public final class FloatSpan {
     private static final ValueLayout.OfFloat BIG = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
@@ -33,9 +36,16 @@ public final class FloatSpan {
     private final boolean readOnly;
     private final boolean direct;
     private final Object owner; // keeps a direct buffer reachable while the span lives
+    private final String residentOn; // backend whose device holds the data, null for host memory
+    private final Object deviceHandle;
 
     private FloatSpan(float[] array, int arrayOffset, MemorySegment segment, ByteOrder order, int length,
                       boolean readOnly, boolean direct, Object owner) {
+        this(array, arrayOffset, segment, order, length, readOnly, direct, owner, null, null);
+    }
+
+    private FloatSpan(float[] array, int arrayOffset, MemorySegment segment, ByteOrder order, int length,
+                      boolean readOnly, boolean direct, Object owner, String residentOn, Object deviceHandle) {
         this.array = array;
         this.arrayOffset = arrayOffset;
         this.segment = segment;
@@ -45,6 +55,8 @@ public final class FloatSpan {
         this.readOnly = readOnly;
         this.direct = direct;
         this.owner = owner;
+        this.residentOn = residentOn;
+        this.deviceHandle = deviceHandle;
     }
 
     /** A span over the whole array. */
@@ -77,6 +89,44 @@ public final class FloatSpan {
         }
         MemorySegment seg = MemorySegment.ofBuffer(buffer);
         return new FloatSpan(null, 0, seg, buffer.order(), len, buffer.isReadOnly(), buffer.isDirect(), buffer);
+    }
+
+    /**
+     * A span whose data lives in the memory of backend {@code backend}'s device (e.g. a GPU), made by that
+     * backend for its device-resident tensors; users get such spans from the backend, not from here.
+     * {@code hostMirror} (native byte order, a multiple of 4 bytes) is a host copy of the data that is current
+     * only after {@link io.github.sgdsai.spi.Backend#syncToHost}. An optimizer given such spans runs on
+     * {@code backend} and never reads or writes them itself.
+     *
+     * @param hostMirror the host copy, {@code 4 * length} bytes
+     * @param backend    the name of the backend that owns the device data, e.g. {@code "tornado"}
+     * @param handle     what the backend needs to find the device data; opaque to everyone else
+     */
+    public static FloatSpan deviceResident(MemorySegment hostMirror, String backend, Object handle) {
+        Objects.requireNonNull(hostMirror, "hostMirror is null");
+        Objects.requireNonNull(backend, "backend is null");
+        Objects.requireNonNull(handle, "handle is null");
+        if (hostMirror.byteSize() % 4 != 0 || hostMirror.byteSize() / 4 > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("hostMirror must hold a whole number of floats (at most 2^31 - 1), has "
+                    + hostMirror.byteSize() + " bytes");
+        }
+        return new FloatSpan(null, 0, hostMirror, ByteOrder.nativeOrder(), (int) (hostMirror.byteSize() / 4),
+                hostMirror.isReadOnly(), true, hostMirror, backend, handle);
+    }
+
+    /** Whether the data lives in a device's memory (see {@link #deviceResident}). */
+    public boolean isDeviceResident() {
+        return residentOn != null;
+    }
+
+    /** Name of the backend whose device holds the data, or {@code null} for host memory. */
+    public String residentBackend() {
+        return residentOn;
+    }
+
+    /** The backend's handle to the device data, or {@code null} for host memory. */
+    public Object deviceHandle() {
+        return deviceHandle;
     }
 
     /** A new zero-filled span on the same kind of storage as {@code like}: direct memory for a direct span, else a {@code float[]}. */
@@ -178,7 +228,8 @@ public final class FloatSpan {
 
     @Override
     public String toString() {
-        String kind = array != null ? "float[]" : (direct ? "direct " : "heap ") + "buffer " + order();
+        String kind = residentOn != null ? "on the '" + residentOn + "' device"
+                : array != null ? "float[]" : (direct ? "direct " : "heap ") + "buffer " + order();
         return "FloatSpan[" + kind + ", length=" + length + (readOnly ? ", read-only" : "") + "]";
     }
 }

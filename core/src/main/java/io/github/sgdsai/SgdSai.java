@@ -115,6 +115,7 @@ public final class SgdSai implements AutoCloseable {
             int bad = backend.firstNonFiniteTensor(batch);
             if (bad >= 0) {
                 Tensor t = active[bad];
+                backend.syncToHost(t.grad);
                 int index = ScalarBackend.firstNonFinite(t.grad, 0, t.length());
                 float value = t.grad.get(index);
                 if (policy == NonFinitePolicy.THROW) {
@@ -655,8 +656,48 @@ public final class SgdSai implements AutoCloseable {
                 throw new IllegalArgumentException("no tensors were added");
             }
             Overlaps.check(storage, owners);
-            Backend backend = Backends.create(backendName, new BackendOptions(threads));
+            Backend backend = Backends.create(backendFor(specs), new BackendOptions(threads));
             return new SgdSai(this, groups, backend);
+        }
+
+        /**
+         * The backend to create: the one whose device holds the tensors, if any are {@linkplain
+         * FloatSpan#isDeviceResident() device-resident} (and then no other may be asked for), else the one asked for.
+         */
+        private String backendFor(List<GroupSpec<?>> specs) {
+            String device = null;
+            String first = null;
+            for (GroupSpec<?> spec : specs) {
+                for (GroupSpec.TensorSpec ts : spec.tensors) {
+                    String pd = ts.param().residentBackend();
+                    String gd = ts.grad().residentBackend();
+                    if (!Objects.equals(pd, gd)) {
+                        throw new IllegalArgumentException("tensor '" + ts.name() + "': its parameter lives " + place(pd)
+                                + " but its gradient " + place(gd) + "; both must live in the same place");
+                    }
+                    if (pd != null && device != null && !device.equals(pd)) {
+                        throw new IllegalArgumentException("tensor '" + ts.name() + "' lives " + place(pd) + " but tensor '"
+                                + first + "' " + place(device) + "; one optimizer steps one device");
+                    }
+                    if (pd != null && device == null) {
+                        device = pd;
+                        first = ts.name();
+                    }
+                }
+            }
+            if (device == null) {
+                return backendName;
+            }
+            String asked = backendName != null ? backendName : System.getProperty(Backends.PROPERTY);
+            if (asked != null && !asked.isBlank() && !asked.trim().equalsIgnoreCase(device)) {
+                throw new IllegalArgumentException("tensor '" + first + "' lives " + place(device) + ", which backend '"
+                        + asked.trim() + "' cannot step; ask for backend '" + device + "' or for none");
+            }
+            return device;
+        }
+
+        private static String place(String device) {
+            return device == null ? "in host memory" : "on the '" + device + "' device";
         }
 
         private static double pick(Double groupValue, Double builderValue, double dflt) {

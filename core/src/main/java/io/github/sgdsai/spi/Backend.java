@@ -39,6 +39,14 @@ public interface Backend extends AutoCloseable {
     default void stateToHost(FloatSpan momentum) {
     }
 
+    /**
+     * Makes the host view of {@code span} current. Only {@linkplain FloatSpan#isDeviceResident() device-resident}
+     * spans need it: the optimizer calls it before it reads one (e.g. to report which gradient value is NaN).
+     * Modifies the span's host mirror only.
+     */
+    default void syncToHost(FloatSpan span) {
+    }
+
     /** Tells the backend that the host copy of a momentum buffer was overwritten (e.g. by a checkpoint restore). */
     default void stateFromHost(FloatSpan momentum) {
     }
