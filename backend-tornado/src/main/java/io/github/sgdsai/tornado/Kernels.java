@@ -25,6 +25,10 @@ final class Kernels {
     static final int MOMENTUM = 3;
     /** Work-group size of the reductions. */
     static final int LOCAL = 256;
+    /** Work-groups of the range reductions over device-resident gradients. */
+    static final int RANGE_GROUPS = 64;
+    /** Global size of the range reductions: every work-item strides by it. */
+    static final int RANGE_GLOBAL = RANGE_GROUPS * LOCAL;
 
     private Kernels() {
     }
@@ -94,6 +98,82 @@ final class Kernels {
         sq[lid] = x * x;
         sd[lid] = d;
         sd2[lid] = d * d;
+        for (int stride = LOCAL / 2; stride > 0; stride /= 2) {
+            ctx.localBarrier();
+            if (lid < stride) {
+                sq[lid] += sq[lid + stride];
+                sd[lid] += sd[lid + stride];
+                sd2[lid] += sd2[lid + stride];
+            }
+        }
+        if (lid == 0) {
+            int at = 3 * ctx.groupIdx;
+            partial.set(at, sq[0]);
+            partial.set(at + 1, sd[0]);
+            partial.set(at + 2, sd2[0]);
+        }
+    }
+
+    /** Touches nothing: the one task of the graphs that only move {@code p} and {@code g} on or off the device. */
+    static void touch(FloatArray p, FloatArray g) {
+        for (@Parallel int i = 0; i < 1; i++) {
+            g.set(i, g.get(i));
+        }
+    }
+
+    /** {@code flag[owner(i)] = 1} for every non-finite {@code g[i]} ({@code g − g} is NaN exactly for NaN and ±Inf). */
+    static void nonFinite(FloatArray p, FloatArray g, IntArray owner, IntArray flag) {
+        for (@Parallel int i = 0; i < g.getSize(); i++) {
+            float x = g.get(i);
+            if (x - x != 0.0f) {
+                flag.set(owner.get(i >> BLOCK_SHIFT), 1);
+            }
+        }
+    }
+
+    /**
+     * Per work-group Σg over {@code g[range[0] .. range[0] + range[1])}: work-item k adds elements k, k + G, k + 2G, …
+     * (G = {@link #RANGE_GLOBAL}), then a fixed tree in local memory; so the result is deterministic.
+     */
+    static void rangeSum(KernelContext ctx, FloatArray p, FloatArray g, IntArray range, DoubleArray partial) {
+        int lid = ctx.localIdx;
+        double[] local = ctx.allocateDoubleLocalArray(LOCAL);
+        double v = 0.0;
+        for (int i = ctx.globalIdx; i < range.get(1); i += RANGE_GLOBAL) {
+            v += g.get(range.get(0) + i);
+        }
+        local[lid] = v;
+        for (int stride = LOCAL / 2; stride > 0; stride /= 2) {
+            ctx.localBarrier();
+            if (lid < stride) {
+                local[lid] += local[lid + stride];
+            }
+        }
+        if (lid == 0) {
+            partial.set(ctx.groupIdx, local[0]);
+        }
+    }
+
+    /** Per work-group Σg², Σd, Σd² (d = g − mean[0]) over the range, in the order of {@link #rangeSum}. */
+    static void rangeCentered(KernelContext ctx, FloatArray p, FloatArray g, IntArray range, DoubleArray mean,
+                              DoubleArray partial) {
+        int lid = ctx.localIdx;
+        double[] sq = ctx.allocateDoubleLocalArray(LOCAL);
+        double[] sd = ctx.allocateDoubleLocalArray(LOCAL);
+        double[] sd2 = ctx.allocateDoubleLocalArray(LOCAL);
+        double a = 0.0;
+        double b = 0.0;
+        double c = 0.0;
+        for (int i = ctx.globalIdx; i < range.get(1); i += RANGE_GLOBAL) {
+            double x = g.get(range.get(0) + i);
+            double d = x - mean.get(0);
+            a += x * x;
+            b += d;
+            c += d * d;
+        }
+        sq[lid] = a;
+        sd[lid] = b;
+        sd2[lid] = c;
         for (int stride = LOCAL / 2; stride > 0; stride /= 2) {
             ctx.localBarrier();
             if (lid < stride) {

@@ -12,6 +12,7 @@ import uk.ac.manchester.tornado.api.TornadoExecutionResult;
 import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
+import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.types.arrays.DoubleArray;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
@@ -34,6 +35,9 @@ import java.util.Map;
  * <p>g-SNR moments run on the device too, in fixed-size chunks: a work-group tree reduction in double per
  * chunk, merged on the host in chunk order, so the result is deterministic. The non-finite check runs on the
  * host (the gradients are host-resident).
+ *
+ * <p>Tensors made by {@link DeviceTensors} live on the device: their check, reductions and update run there on
+ * the packed device arrays (one launch per step for all of them), and nothing of them is copied.
  */
 public final class TornadoBackend implements Backend {
     /** Elements per moments chunk (one launch each). */
@@ -96,7 +100,7 @@ public final class TornadoBackend implements Backend {
         }
     }
 
-    private static TornadoDevice device() {
+    static TornadoDevice device() {
         String spec = System.getProperty(TornadoBackendProvider.DEVICE_PROPERTY, "0:0");
         String[] parts = spec.split(":");
         if (parts.length != 2) {
@@ -117,11 +121,40 @@ public final class TornadoBackend implements Backend {
 
     @Override
     public int firstNonFiniteTensor(StepBatch batch) {
-        return new ScalarBackend().firstNonFiniteTensor(batch);
+        DeviceTensors checked = null;
+        for (int t = 0; t < batch.size(); t++) {
+            FloatSpan grad = batch.grad(t);
+            if (grad.deviceHandle() instanceof DeviceTensors.Ref r) {
+                if (r.owner() != checked) { // one device pass per set of device tensors (usually one)
+                    r.owner().checkNonFinite();
+                    checked = r.owner();
+                }
+                if (r.owner().nonFinite(r.index())) {
+                    return t;
+                }
+            } else if (ScalarBackend.firstNonFinite(grad, 0, grad.length()) >= 0) {
+                return t;
+            }
+        }
+        return -1;
+    }
+
+    @Override
+    public void syncToHost(FloatSpan span) {
+        if (span.deviceHandle() instanceof DeviceTensors.Ref r) {
+            if (r.what() == 'm') {
+                r.owner().pullMomentum();
+            } else {
+                r.owner().download();
+            }
+        }
     }
 
     @Override
     public FloatSpan allocateMomentum(FloatSpan param) {
+        if (param.deviceHandle() instanceof DeviceTensors.Ref r) {
+            return r.owner().momentum(r.index());
+        }
         FloatSpan host = FloatSpan.allocateLike(param, param.length());
         paramOfMomentum.put(host, param);
         Slot s = slots.get(param);
@@ -133,8 +166,44 @@ public final class TornadoBackend implements Backend {
 
     @Override
     public void update(StepBatch b) {
+        boolean host = false;
+        DeviceTensors updated = null;
         for (int t = 0; t < b.size(); t++) {
-            if (!slots.containsKey(b.param(t))) {
+            if (b.param(t).deviceHandle() instanceof DeviceTensors.Ref r) {
+                if (r.owner() != updated) { // one launch for all tensors of a DeviceTensors
+                    r.owner().update(b);
+                    updated = r.owner();
+                }
+            } else {
+                host = true;
+            }
+        }
+        if (host) {
+            updateHostResident(b);
+        }
+    }
+
+    /** Sets slot {@code slot}'s coefficients in {@code coef} from entry {@code i} of {@code b}. */
+    static void setCoefficients(FloatArray coef, int slot, StepBatch b, int i) {
+        int c = Kernels.COEFS * slot;
+        int kind = switch (b.kind(i)) {
+            case SGD -> Kernels.SGD;
+            case INIT -> Kernels.INIT;
+            case MOMENTUM -> Kernels.MOMENTUM;
+        };
+        coef.set(c, kind);
+        coef.set(c + 1, b.sign(i) * b.negStep(i));
+        coef.set(c + 2, b.sign(i));
+        coef.set(c + 3, b.gradCoef(i));
+        coef.set(c + 4, b.mu(i));
+        coef.set(c + 5, b.negStep(i));
+        coef.set(c + 6, b.decay(i));
+    }
+
+    /** The host-resident entries of {@code b}: copied into the packed arrays, one launch, parameters copied out. */
+    private void updateHostResident(StepBatch b) {
+        for (int t = 0; t < b.size(); t++) {
+            if (!b.param(t).isDeviceResident() && !slots.containsKey(b.param(t))) {
                 addSlot(b.param(t), b.momentum(t));
             }
         }
@@ -146,27 +215,19 @@ public final class TornadoBackend implements Backend {
         }
         for (int t = 0; t < b.size(); t++) {
             Slot s = slots.get(b.param(t));
-            copyIn(b.param(t), p, s.offset);
-            copyIn(b.grad(t), g, s.offset);
-            int c = Kernels.COEFS * s.index;
-            int kind = switch (b.kind(t)) {
-                case SGD -> Kernels.SGD;
-                case INIT -> Kernels.INIT;
-                case MOMENTUM -> Kernels.MOMENTUM;
-            };
-            coef.set(c, kind);
-            coef.set(c + 1, b.sign(t) * b.negStep(t));
-            coef.set(c + 2, b.sign(t));
-            coef.set(c + 3, b.gradCoef(t));
-            coef.set(c + 4, b.mu(t));
-            coef.set(c + 5, b.negStep(t));
-            coef.set(c + 6, b.decay(t));
+            if (s != null) {
+                copyIn(b.param(t), p, s.offset);
+                copyIn(b.grad(t), g, s.offset);
+                setCoefficients(coef, s.index, b, t);
+            }
         }
         last = plan.execute();
         deviceAhead = true;
         for (int t = 0; t < b.size(); t++) {
             Slot s = slots.get(b.param(t));
-            copyOut(p, s.offset, b.param(t));
+            if (s != null) {
+                copyOut(p, s.offset, b.param(t));
+            }
         }
     }
 
@@ -207,7 +268,7 @@ public final class TornadoBackend implements Backend {
                 .task("update", Kernels::update, p, g, m, owner, coef)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, p)
                 .transferToHost(DataTransferMode.UNDER_DEMAND, m);
-        plan = new TornadoExecutionPlan(tg.snapshot()).withDevice(device);
+        plan = strict(new TornadoExecutionPlan(tg.snapshot()).withDevice(device));
         last = null;
         deviceAhead = false;
         oldSlots = order.size();
@@ -223,6 +284,10 @@ public final class TornadoBackend implements Backend {
 
     @Override
     public void stateToHost(FloatSpan momentum) {
+        if (momentum.deviceHandle() instanceof DeviceTensors.Ref r) {
+            r.owner().pullMomentum();
+            return;
+        }
         Slot s = slotOfMomentum(momentum);
         if (s != null && m != null && s.index < oldSlots) {
             pullMomentum();
@@ -232,6 +297,10 @@ public final class TornadoBackend implements Backend {
 
     @Override
     public void stateFromHost(FloatSpan momentum) {
+        if (momentum.deviceHandle() instanceof DeviceTensors.Ref r) {
+            r.owner().momentumFromHost();
+            return;
+        }
         Slot s = slotOfMomentum(momentum);
         if (s != null && m != null && s.index < oldSlots) {
             pullMomentum();
@@ -247,6 +316,10 @@ public final class TornadoBackend implements Backend {
 
     @Override
     public void moments(FloatSpan grad, double[] out) {
+        if (grad.deviceHandle() instanceof DeviceTensors.Ref r) {
+            r.owner().moments(r.index(), out);
+            return;
+        }
         if (sumPlan == null) {
             buildMomentsPlans();
         }
@@ -305,9 +378,19 @@ public final class TornadoBackend implements Backend {
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, stage, stageLength, mean)
                 .task("centered", Kernels::centered, ctx, stage, stageLength, mean, partial3)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, partial3);
-        sumPlan = new TornadoExecutionPlan(sum.snapshot()).withDevice(device).withGridScheduler(grid("sgdsaiSum.sum"));
-        centeredPlan = new TornadoExecutionPlan(centered.snapshot()).withDevice(device)
-                .withGridScheduler(grid("sgdsaiCentered.centered"));
+        sumPlan = strict(new TornadoExecutionPlan(sum.snapshot()).withDevice(device).withGridScheduler(grid("sgdsaiSum.sum")));
+        centeredPlan = strict(new TornadoExecutionPlan(centered.snapshot()).withDevice(device)
+                .withGridScheduler(grid("sgdsaiCentered.centered")));
+    }
+
+    /**
+     * The plan compiled without TornadoVM's default OpenCL flags {@code -cl-mad-enable -cl-fast-relaxed-math}: they
+     * allow the compiler to replace the contract's rounded products with unfused multiply-adds and to assume that
+     * no value is NaN or infinite (on PoCL, {@code isequal(NaN - NaN, 0)} is then true). IEEE arithmetic keeps the
+     * update bit-identical to the reference and the non-finite check honest.
+     */
+    static TornadoExecutionPlan strict(TornadoExecutionPlan plan) {
+        return plan.withCompilerFlags(TornadoVMBackendType.OPENCL, "-w");
     }
 
     private static GridScheduler grid(String task) {

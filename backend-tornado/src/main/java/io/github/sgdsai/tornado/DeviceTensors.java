@@ -1,0 +1,469 @@
+package io.github.sgdsai.tornado;
+
+import io.github.sgdsai.FloatSpan;
+import io.github.sgdsai.spi.ScalarBackend;
+import io.github.sgdsai.spi.StepBatch;
+import uk.ac.manchester.tornado.api.GridScheduler;
+import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.TaskGraph;
+import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
+import uk.ac.manchester.tornado.api.TornadoExecutionResult;
+import uk.ac.manchester.tornado.api.WorkerGrid1D;
+import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.enums.DataTransferMode;
+import uk.ac.manchester.tornado.api.types.arrays.DoubleArray;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Device-resident tensors: parameters, gradients and momentum that live in a TornadoVM device's memory, for
+ * code whose gradients are computed on the device, so that an optimizer step moves no tensor data over the bus.
+ *
+ * <p>All tensors are packed into three {@link FloatArray}s ({@link #params()}, {@link #grads()} and the momentum,
+ * which the optimizer alone uses); tensor {@code name} occupies {@code [offset(name), offset(name) + length(name))},
+ * offsets aligned to 256 elements. Your kernels read the parameters and write the gradients in place there. The
+ * optimizer is given the tensors' {@linkplain #param(String) parameter} and {@linkplain #grad(String) gradient}
+ * spans, which makes it run on the {@code tornado} backend:
+ *
+ * <pre>{@code
+ * try (DeviceTensors dev = DeviceTensors.builder().add("w", 784 * 10).add("b", 10).build()) {
+ *     // initialise dev.params() on the host, then describe the backward pass as a task graph that consumes
+ *     // params() and grads() from the device and persists them there:
+ *     TaskGraph backward = new TaskGraph("backward")
+ *             .consumeFromDevice(dev.params(), dev.grads())
+ *             .transferToDevice(DataTransferMode.EVERY_EXECUTION, batch)
+ *             .task("grad", Model::backward, dev.params(), dev.grads(), batch)
+ *             .persistOnDevice(dev.params(), dev.grads());
+ *     dev.plan(backward);                              // one execution plan, uploads params() and grads()
+ *     try (SgdSai opt = SgdSai.builder().lr(1e-2)
+ *             .add("w", dev.param("w"), dev.grad("w")).add("b", dev.param("b"), dev.grad("b")).build()) {
+ *         for (int step = 0; step < steps; step++) {
+ *             dev.run(0);                              // your graph: gradients on the device
+ *             opt.step();                              // one launch for all tensors, nothing copied
+ *         }
+ *     }
+ *     dev.download();                                  // params() and grads() on the host again
+ * }
+ * }</pre>
+ *
+ * <p>TornadoVM shares device buffers between the task graphs of one execution plan only, so {@link #plan} puts
+ * your graphs and the optimizer's into one plan; run yours through {@link #run}. What crosses the bus in a step
+ * is a few bytes per tensor: the step's coefficients and, under {@code NonFinitePolicy.THROW} or
+ * {@code SKIP_STEP}, one flag per tensor from the non-finite check, which runs on the device. A tensor's first step
+ * also reduces its gradient on the device for the g-SNR. Checkpoints copy the momentum back; a restore re-creates
+ * the plan (downloading and re-uploading parameters and gradients, and recompiling the kernels).
+ *
+ * <p>The device is the one the {@code tornado} backend uses ({@value TornadoBackendProvider#DEVICE_PROPERTY}).
+ * Not thread-safe.
+ */
+public final class DeviceTensors implements AutoCloseable {
+    private static final AtomicInteger IDS = new AtomicInteger();
+
+    /** What a device-resident span is: slot {@code index} of {@code owner}'s parameters, gradients or momentum. */
+    record Ref(DeviceTensors owner, int index, char what) {
+    }
+
+    private final String id = "sgdsaiDev" + IDS.getAndIncrement();
+    private final TornadoDevice device;
+    private final Map<String, Integer> index = new LinkedHashMap<>();
+    private final String[] names;
+    private final int[] offsets;
+    private final int[] lengths;
+    private final FloatArray p;
+    private final FloatArray g;
+    private final FloatArray m;
+    private final IntArray owner;
+    private final FloatArray coef;
+    private final IntArray flag;
+    private final IntArray range = new IntArray(2);
+    private final DoubleArray mean = new DoubleArray(1);
+    private final DoubleArray partial1 = new DoubleArray(Kernels.RANGE_GROUPS);
+    private final DoubleArray partial3 = new DoubleArray(3 * Kernels.RANGE_GROUPS);
+    private final FloatSpan[] paramSpans;
+    private final FloatSpan[] gradSpans;
+    private final FloatSpan[] momentumSpans;
+    private List<TaskGraph> userGraphs = List.of();
+    private GridScheduler userGrid;
+    private TornadoExecutionPlan plan;
+    private int generation;
+    private int userCount;
+    private TornadoExecutionResult lastUpdate;
+    private boolean momentumOnDevice; // the device's momentum is newer than the host mirror
+    private boolean rebuildPending;
+    private boolean closed;
+
+    private DeviceTensors(List<String> names, List<Integer> lengths) {
+        device = TornadoBackend.device();
+        int n = names.size();
+        this.names = names.toArray(new String[0]);
+        this.offsets = new int[n];
+        this.lengths = new int[n];
+        long total = 0;
+        for (int t = 0; t < n; t++) {
+            index.put(this.names[t], t);
+            offsets[t] = (int) total;
+            this.lengths[t] = lengths.get(t);
+            total += (lengths.get(t) + Kernels.BLOCK - 1L) / Kernels.BLOCK * Kernels.BLOCK;
+            if (total > Integer.MAX_VALUE - Kernels.BLOCK) {
+                throw new IllegalArgumentException("tensor '" + this.names[t] + "': the tensors hold more than 2^31 floats");
+            }
+        }
+        p = new FloatArray((int) total);
+        g = new FloatArray((int) total);
+        m = new FloatArray((int) total);
+        owner = new IntArray((int) total / Kernels.BLOCK);
+        for (int t = 0; t < n; t++) {
+            for (int blk = offsets[t] / Kernels.BLOCK; blk < (offsets[t] + this.lengths[t] + Kernels.BLOCK - 1) / Kernels.BLOCK; blk++) {
+                owner.set(blk, t);
+            }
+        }
+        coef = new FloatArray(Kernels.COEFS * n);
+        flag = new IntArray(n);
+        paramSpans = new FloatSpan[n];
+        gradSpans = new FloatSpan[n];
+        momentumSpans = new FloatSpan[n];
+        for (int t = 0; t < n; t++) {
+            paramSpans[t] = span(p, t, 'p');
+            gradSpans[t] = span(g, t, 'g');
+            momentumSpans[t] = span(m, t, 'm');
+        }
+    }
+
+    private FloatSpan span(FloatArray a, int t, char what) {
+        return FloatSpan.deviceResident(a.getSegment().asSlice(4L * offsets[t], 4L * lengths[t]),
+                TornadoBackendProvider.NAME, new Ref(this, t, what));
+    }
+
+    /** A new builder. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The packed parameters of every tensor (host copy current after {@link #download()}). */
+    public FloatArray params() {
+        return p;
+    }
+
+    /** The packed gradients of every tensor (host copy current after {@link #download()}). */
+    public FloatArray grads() {
+        return g;
+    }
+
+    /** The tensors' names, in the order they were added. */
+    public List<String> names() {
+        return List.of(names);
+    }
+
+    /** Where tensor {@code name} starts in {@link #params()} and {@link #grads()}. */
+    public int offset(String name) {
+        return offsets[slot(name)];
+    }
+
+    /** Number of elements of tensor {@code name}. */
+    public int length(String name) {
+        return lengths[slot(name)];
+    }
+
+    /** The device-resident parameter span of tensor {@code name}, to give to the optimizer. */
+    public FloatSpan param(String name) {
+        return paramSpans[slot(name)];
+    }
+
+    /** The device-resident gradient span of tensor {@code name}, to give to the optimizer. */
+    public FloatSpan grad(String name) {
+        return gradSpans[slot(name)];
+    }
+
+    private int slot(String name) {
+        Integer t = index.get(name);
+        if (t == null) {
+            throw new IllegalArgumentException("no device tensor named '" + name + "'");
+        }
+        return t;
+    }
+
+    /**
+     * Creates the execution plan of {@code graphs} (yours, run by {@link #run}) and the optimizer's, and uploads
+     * the host values of {@link #params()} and {@link #grads()}. Each of your graphs must
+     * {@code consumeFromDevice(params(), grads())} and {@code persistOnDevice(params(), grads())}, and pass both to
+     * one of its tasks. Calling it again replaces the plan.
+     *
+     * @param grid the worker grids of your tasks, or {@code null}; the optimizer adds its own to it
+     */
+    public void plan(GridScheduler grid, TaskGraph... graphs) {
+        ensureOpen();
+        Objects.requireNonNull(graphs, "graphs is null");
+        for (int i = 0; i < graphs.length; i++) {
+            Objects.requireNonNull(graphs[i], "graph " + i + " is null");
+        }
+        if (plan != null && !rebuildPending) {
+            download();
+            pullMomentum();
+        }
+        rebuildPending = false;
+        userGraphs = List.of(graphs);
+        userGrid = grid;
+        build();
+    }
+
+    /** {@link #plan(GridScheduler, TaskGraph...)} without worker grids of your own. */
+    public void plan(TaskGraph... graphs) {
+        plan(null, graphs);
+    }
+
+    /** Graph indices in the plan: up, down, user graphs, check, sum, centered, update. */
+    private static final int UP = 0;
+    private static final int DOWN = 1;
+    private static final int USER = 2;
+
+    private int checkGraph() {
+        return USER + userCount;
+    }
+
+    private void build() {
+        closePlan();
+        String gen = id + "g" + generation++;
+        List<ImmutableTaskGraph> all = new ArrayList<>();
+        all.add(new TaskGraph(gen + "up")
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, p, g)
+                .task("touch", Kernels::touch, p, g)
+                .persistOnDevice(p, g).snapshot());
+        all.add(new TaskGraph(gen + "down")
+                .consumeFromDevice(p, g)
+                .task("touch", Kernels::touch, p, g)
+                .transferToHost(DataTransferMode.UNDER_DEMAND, p, g).snapshot());
+        for (TaskGraph u : userGraphs) {
+            all.add(u.snapshot());
+        }
+        userCount = userGraphs.size();
+        all.add(new TaskGraph(gen + "check")
+                .consumeFromDevice(p, g)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, owner)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, flag)
+                .task("check", Kernels::nonFinite, p, g, owner, flag)
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, flag)
+                .persistOnDevice(p, g).snapshot());
+        KernelContext ctx = new KernelContext();
+        all.add(new TaskGraph(gen + "sum")
+                .consumeFromDevice(p, g)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, range)
+                .task("sum", Kernels::rangeSum, ctx, p, g, range, partial1)
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, partial1)
+                .persistOnDevice(p, g).snapshot());
+        all.add(new TaskGraph(gen + "centered")
+                .consumeFromDevice(p, g)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, range, mean)
+                .task("centered", Kernels::rangeCentered, ctx, p, g, range, mean, partial3)
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, partial3)
+                .persistOnDevice(p, g).snapshot());
+        all.add(new TaskGraph(gen + "update")
+                .consumeFromDevice(p, g)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, m, owner)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, coef)
+                .task("update", Kernels::update, p, g, m, owner, coef)
+                .persistOnDevice(p, g)
+                .transferToHost(DataTransferMode.UNDER_DEMAND, m).snapshot());
+        GridScheduler grid = userGrid != null ? userGrid : new GridScheduler();
+        for (String task : new String[] {gen + "sum.sum", gen + "centered.centered"}) {
+            WorkerGrid1D w = new WorkerGrid1D(Kernels.RANGE_GLOBAL);
+            w.setGlobalWork(Kernels.RANGE_GLOBAL, 1, 1);
+            w.setLocalWork(Kernels.LOCAL, 1, 1);
+            grid.addWorkerGrid(task, w);
+        }
+        plan = TornadoBackend.strict(new TornadoExecutionPlan(all.toArray(new ImmutableTaskGraph[0])).withDevice(device)
+                .withGridScheduler(grid));
+        lastUpdate = null;
+        momentumOnDevice = false;
+        upload();
+    }
+
+    /**
+     * Runs your graph {@code i} (0-based, in the order given to {@link #plan}).
+     *
+     * @return TornadoVM's result, e.g. to {@code transferToHost} what your graph keeps {@code UNDER_DEMAND}
+     */
+    public TornadoExecutionResult run(int i) {
+        ensurePlanned();
+        if (i < 0 || i >= userCount) {
+            throw new IndexOutOfBoundsException("graph " + i + " of " + userCount);
+        }
+        return plan.withGraph(USER + i).execute();
+    }
+
+    /** Copies the host values of {@link #params()} and {@link #grads()} to the device. */
+    public void upload() {
+        ensurePlanned();
+        plan.withGraph(UP).execute();
+    }
+
+    /** Copies the device's {@link #params()} and {@link #grads()} to the host. */
+    public void download() {
+        ensurePlanned();
+        plan.withGraph(DOWN).execute().transferToHost(p, g);
+    }
+
+    // ---- the optimizer's side, called by TornadoBackend ----
+
+    FloatSpan momentum(int t) {
+        return momentumSpans[t];
+    }
+
+    /** Runs the non-finite check over every tensor; {@code flag[t] != 0} afterwards if tensor t's gradient has one. */
+    void checkNonFinite() {
+        ensurePlanned();
+        for (int t = 0; t < names.length; t++) {
+            flag.set(t, 0);
+        }
+        plan.withGraph(checkGraph()).execute();
+    }
+
+    boolean nonFinite(int t) {
+        return flag.get(t) != 0;
+    }
+
+    /** Σg² and Σ(g − ḡ)² of tensor t's gradient, reduced on the device, merged here in a fixed order. */
+    void moments(int t, double[] out) {
+        ensurePlanned();
+        int n = lengths[t];
+        range.set(0, offsets[t]);
+        range.set(1, n);
+        plan.withGraph(checkGraph() + 1).execute();
+        double[] acc = new double[6]; // three compensated sums: value, error
+        for (int k = 0; k < Kernels.RANGE_GROUPS; k++) {
+            twoSum(acc, 0, partial1.get(k));
+        }
+        mean.set(0, (acc[0] + acc[1]) / n);
+        Arrays.fill(acc, 0);
+        plan.withGraph(checkGraph() + 2).execute();
+        for (int k = 0; k < Kernels.RANGE_GROUPS; k++) {
+            for (int j = 0; j < 3; j++) {
+                twoSum(acc, 2 * j, partial3.get(3 * k + j));
+            }
+        }
+        out[0] = acc[0] + acc[1];
+        out[1] = ScalarBackend.correctedM2(acc[2] + acc[3], acc[4] + acc[5], n);
+    }
+
+    private static void twoSum(double[] acc, int at, double x) {
+        double t = acc[at] + x;
+        double bp = t - acc[at];
+        acc[at + 1] += (acc[at] - (t - bp)) + (x - bp);
+        acc[at] = t;
+    }
+
+    /** One launch updating the entries of {@code b} that live here; tensors not in the batch sit it out. */
+    void update(StepBatch b) {
+        ensurePlanned();
+        for (int t = 0; t < names.length; t++) {
+            coef.set(Kernels.COEFS * t, Kernels.SKIP);
+        }
+        for (int i = 0; i < b.size(); i++) {
+            if (b.param(i).deviceHandle() instanceof Ref r && r.owner == this) {
+                TornadoBackend.setCoefficients(coef, r.index, b, i);
+            }
+        }
+        lastUpdate = plan.withGraph(checkGraph() + 3).execute();
+        momentumOnDevice = true;
+    }
+
+    /** Makes the host mirror of the momentum current. */
+    void pullMomentum() {
+        if (momentumOnDevice && lastUpdate != null) {
+            lastUpdate.transferToHost(m);
+            momentumOnDevice = false;
+        }
+    }
+
+    /**
+     * The host mirror of the momentum was overwritten (a restore): parameters and gradients come back to the host
+     * now, and the plan is re-created (which uploads all three) before the next use.
+     */
+    void momentumFromHost() {
+        ensurePlanned();
+        if (!rebuildPending) {
+            download();
+            rebuildPending = true;
+        }
+    }
+
+    private void ensurePlanned() {
+        ensureOpen();
+        if (plan == null) {
+            throw new IllegalStateException("the device tensors have no execution plan yet: call plan(graphs...) first");
+        }
+        if (rebuildPending) {
+            rebuildPending = false;
+            build();
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("the device tensors are closed");
+        }
+    }
+
+    private void closePlan() {
+        if (plan != null) {
+            try {
+                plan.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot release the TornadoVM plan", e);
+            }
+            plan = null;
+        }
+    }
+
+    /** Releases the device memory. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closePlan();
+            closed = true;
+        }
+    }
+
+    /** Names and lengths of the tensors. */
+    public static final class Builder {
+        private final List<String> names = new ArrayList<>();
+        private final List<Integer> lengths = new ArrayList<>();
+
+        private Builder() {
+        }
+
+        /**
+         * Adds a tensor of {@code length} floats.
+         *
+         * @throws IllegalArgumentException if the name is used twice or the length is below 1
+         */
+        public Builder add(String name, int length) {
+            Objects.requireNonNull(name, "name is null");
+            if (names.contains(name)) {
+                throw new IllegalArgumentException("tensor '" + name + "': the name is used twice");
+            }
+            if (length < 1) {
+                throw new IllegalArgumentException("tensor '" + name + "': length must be >= 1, got " + length);
+            }
+            names.add(name);
+            lengths.add(length);
+            return this;
+        }
+
+        /** Allocates the packed arrays (zero-filled) on the host; {@link #plan} puts them on the device. */
+        public DeviceTensors build() {
+            if (names.isEmpty()) {
+                throw new IllegalArgumentException("no tensors were added");
+            }
+            return new DeviceTensors(names, lengths);
+        }
+    }
+}

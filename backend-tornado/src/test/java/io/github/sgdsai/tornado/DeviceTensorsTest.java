@@ -1,0 +1,221 @@
+package io.github.sgdsai.tornado;
+
+import io.github.sgdsai.FloatSpan;
+import io.github.sgdsai.NonFiniteGradientException;
+import io.github.sgdsai.SgdSai;
+import org.junit.jupiter.api.Test;
+import uk.ac.manchester.tornado.api.TaskGraph;
+import uk.ac.manchester.tornado.api.annotations.Parallel;
+import uk.ac.manchester.tornado.api.enums.DataTransferMode;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Device-resident tensors: gradients computed by a TornadoVM kernel of the test ({@code g = p − target}, the
+ * gradient of ½‖p − target‖²), stepped on the device, against the same run on host arrays with the scalar
+ * reference, whose gradients are computed with the same float subtraction.
+ */
+class DeviceTensorsTest {
+    static final int[] LENGTHS = {1, 255, 257, 1000, 70_001};
+
+    /** The "backward pass": g = p − target, elementwise over the packed arrays. */
+    static void backward(FloatArray p, FloatArray g, FloatArray target) {
+        for (@Parallel int i = 0; i < p.getSize(); i++) {
+            g.set(i, p.get(i) - target.get(i));
+        }
+    }
+
+    /** A model on the device and its twin on the host, with identical initial parameters and targets. */
+    static final class Twin implements AutoCloseable {
+        final DeviceTensors dev;
+        final FloatArray target;
+        final float[][] hp;
+        final float[][] hg;
+        final float[][] ht;
+        SgdSai devOpt;
+        SgdSai hostOpt;
+
+        Twin(long seed) {
+            Random r = new Random(seed);
+            DeviceTensors.Builder b = DeviceTensors.builder();
+            for (int t = 0; t < LENGTHS.length; t++) {
+                b.add("t" + t, LENGTHS[t]);
+            }
+            dev = b.build();
+            target = new FloatArray(dev.params().getSize());
+            hp = new float[LENGTHS.length][];
+            hg = new float[LENGTHS.length][];
+            ht = new float[LENGTHS.length][];
+            for (int t = 0; t < LENGTHS.length; t++) {
+                int off = dev.offset("t" + t);
+                hp[t] = new float[LENGTHS[t]];
+                hg[t] = new float[LENGTHS[t]];
+                ht[t] = new float[LENGTHS[t]];
+                for (int i = 0; i < LENGTHS[t]; i++) {
+                    hp[t][i] = (float) r.nextGaussian();
+                    ht[t][i] = (float) (r.nextGaussian() * Math.exp(r.nextGaussian()));
+                    dev.params().set(off + i, hp[t][i]);
+                    target.set(off + i, ht[t][i]);
+                }
+            }
+            TaskGraph backward = new TaskGraph("backward" + seed)
+                    .consumeFromDevice(dev.params(), dev.grads())
+                    .transferToDevice(DataTransferMode.EVERY_EXECUTION, target)
+                    .task("grad", DeviceTensorsTest::backward, dev.params(), dev.grads(), target)
+                    .persistOnDevice(dev.params(), dev.grads());
+            dev.plan(backward);
+            devOpt = optimizer(true);
+            hostOpt = optimizer(false);
+        }
+
+        /** Groups: defaults with maximize; no momentum; and no weight decay with max-normalized scaling off. */
+        SgdSai optimizer(boolean onDevice) {
+            SgdSai.Builder b = SgdSai.builder().lr(0.05).momentum(0.9).weightDecay(0.01);
+            if (!onDevice) {
+                b.backend("scalar");
+            }
+            b.add("t0", span(onDevice, 0, true), span(onDevice, 0, false))
+                    .add("t1", span(onDevice, 1, true), span(onDevice, 1, false))
+                    .group(g -> g.momentum(0).add("t2", span(onDevice, 2, true), span(onDevice, 2, false)))
+                    .group(g -> g.weightDecay(0).lr(0.02).add("t3", span(onDevice, 3, true), span(onDevice, 3, false))
+                            .add("t4", span(onDevice, 4, true), span(onDevice, 4, false)));
+            return b.build();
+        }
+
+        FloatSpan span(boolean onDevice, int t, boolean param) {
+            if (onDevice) {
+                return param ? dev.param("t" + t) : dev.grad("t" + t);
+            }
+            return FloatSpan.of(param ? hp[t] : hg[t]);
+        }
+
+        /** One step on both: gradients on the device by the kernel, on the host by the same subtraction. */
+        void step(int k) {
+            boolean frozen = k == 2; // t1 sits step 2 out
+            devOpt.tensor("t1").setFrozen(frozen);
+            hostOpt.tensor("t1").setFrozen(frozen);
+            devOpt.group(0).setLr(0.05 / (1 + k));
+            hostOpt.group(0).setLr(0.05 / (1 + k));
+            dev.run(0);
+            devOpt.step();
+            for (int t = 0; t < hp.length; t++) {
+                for (int i = 0; i < hp[t].length; i++) {
+                    hg[t][i] = hp[t][i] - ht[t][i];
+                }
+            }
+            hostOpt.step();
+        }
+
+        float[] deviceParam(int t) {
+            float[] out = new float[LENGTHS[t]];
+            copyOut(dev.params(), dev.offset("t" + t), out);
+            return out;
+        }
+
+        @Override
+        public void close() {
+            devOpt.close();
+            hostOpt.close();
+            dev.close();
+        }
+    }
+
+    /** Copies {@code a[offset ..]} (the host copy) into {@code out}. */
+    static void copyOut(FloatArray a, int offset, float[] out) {
+        for (int i = 0; i < out.length; i++) {
+            out[i] = a.get(offset + i);
+        }
+    }
+
+    @Test
+    void deviceTensorsFollowTheReferenceTrajectoryBitForBit() {
+        try (Twin tw = new Twin(1)) {
+            assertEquals("tornado", tw.devOpt.backendName());
+            for (int k = 0; k < 5; k++) {
+                tw.step(k);
+            }
+            assertNotEquals(tw.hp[4][0], tw.dev.params().get(tw.dev.offset("t4")),
+                    "the host copy is stale until download(), or the test would prove nothing");
+            tw.dev.download();
+            for (int t = 0; t < LENGTHS.length; t++) {
+                assertArrayEquals(tw.hp[t], tw.deviceParam(t), "tensor t" + t);
+                double want = tw.hostOpt.tensor("t" + t).gsnr();
+                double got = tw.devOpt.tensor("t" + t).gsnr();
+                assertEquals(want, got, 1e-12 * want, "g-SNR of t" + t);
+            }
+        }
+    }
+
+    @Test
+    void aCheckpointOfDeviceStateRoundTripsBitForBit() throws IOException {
+        try (Twin straight = new Twin(2); Twin resumed = new Twin(2)) {
+            for (int k = 0; k < 3; k++) {
+                straight.step(k);
+                resumed.step(k);
+            }
+            ByteArrayOutputStream saved = new ByteArrayOutputStream();
+            resumed.devOpt.save(saved); // momentum comes back from the device
+            resumed.devOpt.close();
+            resumed.devOpt = resumed.optimizer(true); // a fresh optimizer on the same device tensors
+            resumed.devOpt.load(new ByteArrayInputStream(saved.toByteArray()));
+            for (int k = 3; k < 6; k++) {
+                straight.step(k);
+                resumed.step(k);
+            }
+            straight.dev.download();
+            resumed.dev.download();
+            for (int t = 0; t < LENGTHS.length; t++) {
+                assertArrayEquals(straight.deviceParam(t), resumed.deviceParam(t), "tensor t" + t);
+                assertArrayEquals(straight.hp[t], resumed.deviceParam(t), "tensor t" + t + " against the host");
+            }
+        }
+    }
+
+    @Test
+    void aNonFiniteDeviceGradientThrowsAndChangesNothing() throws IOException {
+        try (Twin tw = new Twin(3)) {
+            tw.step(0);
+            int at = tw.dev.offset("t3") + 17;
+            tw.target.set(at, Float.NaN); // the next backward pass writes NaN into t3's gradient at index 17
+            tw.dev.download();
+            float[] before = new float[tw.dev.params().getSize()];
+            copyOut(tw.dev.params(), 0, before);
+            ByteArrayOutputStream s0 = new ByteArrayOutputStream();
+            tw.devOpt.save(s0);
+            tw.dev.run(0);
+            NonFiniteGradientException e = assertThrows(NonFiniteGradientException.class, tw.devOpt::step);
+            assertTrue(e.getMessage().contains("'t3'") && e.getMessage().contains("17"), e.getMessage());
+            tw.dev.download();
+            float[] after = new float[before.length];
+            copyOut(tw.dev.params(), 0, after);
+            assertArrayEquals(before, after);
+            ByteArrayOutputStream s1 = new ByteArrayOutputStream();
+            tw.devOpt.save(s1);
+            assertArrayEquals(s0.toByteArray(), s1.toByteArray());
+        }
+    }
+
+    @Test
+    void deviceTensorsNeedAPlanAndTheirOwnBackend() {
+        try (DeviceTensors dev = DeviceTensors.builder().add("w", 3).build();
+             SgdSai opt = SgdSai.builder().lr(1).add("w", dev.param("w"), dev.grad("w")).build()) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, opt::step);
+            assertTrue(e.getMessage().contains("call plan(graphs...) first"), e.getMessage());
+            IllegalArgumentException wrong = assertThrows(IllegalArgumentException.class, () -> SgdSai.builder().lr(1)
+                    .backend("scalar").add("w", dev.param("w"), dev.grad("w")).build());
+            assertTrue(wrong.getMessage().contains("backend 'scalar' cannot step"), wrong.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> DeviceTensors.builder().add("w", 0));
+        assertThrows(IllegalArgumentException.class, () -> DeviceTensors.builder().add("w", 1).add("w", 2));
+    }
+}
