@@ -42,13 +42,20 @@ public class GsnrBenchmark {
     private FloatSpan grad;
     private StepBatch batch;
     private final double[] out = new double[2];
+    private Spans.Device device;
 
     @Setup
     public void setup() {
         backend = Backends.create(Spans.backend(impl), new BackendOptions(Spans.threads(impl)));
-        grad = Spans.random(storage, size, 3);
         batch = new StepBatch(1);
-        batch.add(Spans.random(storage, size, 4), grad, null);
+        if (Spans.onDevice(impl)) { // the gradient in the device's memory (tornado-device)
+            device = Spans.device(size, 3);
+            grad = device.grad();
+            batch.add(device.param(), grad, null);
+        } else {
+            grad = Spans.random(storage, size, 3);
+            batch.add(Spans.random(storage, size, 4), grad, null);
+        }
     }
 
     /** Both passes of the g-SNR reduction. */
@@ -67,5 +74,8 @@ public class GsnrBenchmark {
     @TearDown
     public void tearDown() {
         backend.close();
+        if (device != null) {
+            device.close();
+        }
     }
 }

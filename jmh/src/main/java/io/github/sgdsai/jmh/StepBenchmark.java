@@ -21,6 +21,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One optimizer step (after the first) of one tensor: reads p, g, m and writes p, m, 20 bytes per parameter.
  * {@code check=checked} is the default policy (look for NaN/Inf first), {@code unchecked} the update alone.
+ * {@code impl=tornado} copies p and g to the device and p back each step; {@code impl=tornado-device} steps
+ * device-resident tensors (needs the tornado backend in the jar and a JVM started with TornadoVM's argfile).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -39,11 +41,20 @@ public class StepBenchmark {
     public String check;
 
     private SgdSai opt;
+    private Spans.Device device;
 
     @Setup
     public void setup() {
-        FloatSpan p = Spans.random(storage, size, 1);
-        FloatSpan g = Spans.random(storage, size, 2);
+        FloatSpan p;
+        FloatSpan g;
+        if (Spans.onDevice(impl)) { // storage is the device's memory, whatever the storage parameter says
+            device = Spans.device(size, 1);
+            p = device.param();
+            g = device.grad();
+        } else {
+            p = Spans.random(storage, size, 1);
+            g = Spans.random(storage, size, 2);
+        }
         opt = SgdSai.builder().lr(1e-7).backend(Spans.backend(impl)).threads(Spans.threads(impl))
                 .nonFinite(check.equals("checked") ? NonFinitePolicy.THROW : NonFinitePolicy.UNCHECKED)
                 .add("p", p, g).build();
@@ -58,5 +69,8 @@ public class StepBenchmark {
     @TearDown
     public void tearDown() {
         opt.close();
+        if (device != null) {
+            device.close();
+        }
     }
 }
