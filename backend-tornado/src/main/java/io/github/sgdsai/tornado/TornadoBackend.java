@@ -234,6 +234,9 @@ public final class TornadoBackend implements Backend {
     private void addSlot(FloatSpan param, FloatSpan momentum) {
         Slot s = new Slot(param, order.size(), total);
         s.momentumHost = momentum;
+        if (momentum != null) {
+            paramOfMomentum.put(momentum, param); // so that stateToHost finds a buffer the backend did not allocate
+        }
         slots.put(param, s);
         order.add(s);
         total += (param.length() + Kernels.BLOCK - 1) / Kernels.BLOCK * Kernels.BLOCK;

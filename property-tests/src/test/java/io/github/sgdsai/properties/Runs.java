@@ -28,12 +28,15 @@ final class Runs {
         }
     }
 
-    /** Every real backend present and runnable here (test-only mutants excluded), on 1, 2 and 3 threads. */
+    /**
+     * Every real backend present and runnable here (test-only mutants excluded), on 1, 2 and 3 threads; scalar and
+     * tornado (a device: threads do not apply) on one.
+     */
     static List<Target> targets() {
         List<Target> out = new ArrayList<>();
         for (BackendProvider p : Backends.providers()) {
             if (p.unavailableReason() == null && !p.name().startsWith("mutant-")) {
-                for (int threads : p.name().equals("scalar") ? new int[] {1} : new int[] {1, 2, 3}) {
+                for (int threads : p.name().equals("scalar") || p.name().equals("tornado") ? new int[] {1} : new int[] {1, 2, 3}) {
                     out.add(new Target(p.name(), threads));
                 }
             }
