@@ -9,7 +9,6 @@ import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.TornadoExecutionResult;
-import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.types.arrays.DoubleArray;
@@ -273,12 +272,8 @@ public final class DeviceTensors implements AutoCloseable {
                 .persistOnDevice(p, g)
                 .transferToHost(DataTransferMode.UNDER_DEMAND, m).snapshot());
         GridScheduler grid = userGrid != null ? userGrid : new GridScheduler();
-        for (String task : new String[] {gen + "sum.sum", gen + "centered.centered"}) {
-            WorkerGrid1D w = new WorkerGrid1D(Kernels.RANGE_GLOBAL);
-            w.setGlobalWork(Kernels.RANGE_GLOBAL, 1, 1);
-            w.setLocalWork(Kernels.LOCAL, 1, 1);
-            grid.addWorkerGrid(task, w);
-        }
+        TornadoBackend.rangeGrid(grid, gen + "sum.sum");
+        TornadoBackend.rangeGrid(grid, gen + "centered.centered");
         plan = TornadoBackend.strict(new TornadoExecutionPlan(all.toArray(new ImmutableTaskGraph[0])).withDevice(device)
                 .withGridScheduler(grid));
         lastUpdate = null;
@@ -337,27 +332,14 @@ public final class DeviceTensors implements AutoCloseable {
         range.set(0, offsets[t]);
         range.set(1, n);
         plan.withGraph(checkGraph() + 1).execute();
-        double[] acc = new double[6]; // three compensated sums: value, error
-        for (int k = 0; k < Kernels.RANGE_GROUPS; k++) {
-            twoSum(acc, 0, partial1.get(k));
-        }
+        double[] acc = new double[6]; // compensated sums (value, error): Σg; then Σg², Σd, Σd²
+        TornadoBackend.merge(acc, partial1, 1);
         mean.set(0, (acc[0] + acc[1]) / n);
         Arrays.fill(acc, 0);
         plan.withGraph(checkGraph() + 2).execute();
-        for (int k = 0; k < Kernels.RANGE_GROUPS; k++) {
-            for (int j = 0; j < 3; j++) {
-                twoSum(acc, 2 * j, partial3.get(3 * k + j));
-            }
-        }
+        TornadoBackend.merge(acc, partial3, 3);
         out[0] = acc[0] + acc[1];
         out[1] = ScalarBackend.correctedM2(acc[2] + acc[3], acc[4] + acc[5], n);
-    }
-
-    private static void twoSum(double[] acc, int at, double x) {
-        double t = acc[at] + x;
-        double bp = t - acc[at];
-        acc[at + 1] += (acc[at] - (t - bp)) + (x - bp);
-        acc[at] = t;
     }
 
     /** One launch updating the entries of {@code b} that live here; tensors not in the batch sit it out. */
@@ -413,14 +395,8 @@ public final class DeviceTensors implements AutoCloseable {
     }
 
     private void closePlan() {
-        if (plan != null) {
-            try {
-                plan.close();
-            } catch (Exception e) {
-                throw new IllegalStateException("cannot release the TornadoVM plan", e);
-            }
-            plan = null;
-        }
+        TornadoBackend.release(plan);
+        plan = null;
     }
 
     /** Releases the device memory. Idempotent. */

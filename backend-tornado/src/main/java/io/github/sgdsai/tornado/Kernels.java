@@ -61,59 +61,6 @@ final class Kernels {
         }
     }
 
-    /** Per work-group Σg over the first {@code n[0]} elements, by a fixed tree in local memory. */
-    static void sum(KernelContext ctx, FloatArray g, IntArray n, DoubleArray partial) {
-        int gid = ctx.globalIdx;
-        int lid = ctx.localIdx;
-        double[] local = ctx.allocateDoubleLocalArray(LOCAL);
-        double v = 0.0;
-        if (gid < n.get(0)) {
-            v = g.get(gid);
-        }
-        local[lid] = v;
-        for (int stride = LOCAL / 2; stride > 0; stride /= 2) {
-            ctx.localBarrier();
-            if (lid < stride) {
-                local[lid] += local[lid + stride];
-            }
-        }
-        if (lid == 0) {
-            partial.set(ctx.groupIdx, local[0]);
-        }
-    }
-
-    /** Per work-group Σg², Σd and Σd² (d = g − mean[0]) into partial[3·group ..], by fixed trees in local memory. */
-    static void centered(KernelContext ctx, FloatArray g, IntArray n, DoubleArray mean, DoubleArray partial) {
-        int gid = ctx.globalIdx;
-        int lid = ctx.localIdx;
-        double[] sq = ctx.allocateDoubleLocalArray(LOCAL);
-        double[] sd = ctx.allocateDoubleLocalArray(LOCAL);
-        double[] sd2 = ctx.allocateDoubleLocalArray(LOCAL);
-        double x = 0.0;
-        double d = 0.0;
-        if (gid < n.get(0)) {
-            x = g.get(gid);
-            d = x - mean.get(0);
-        }
-        sq[lid] = x * x;
-        sd[lid] = d;
-        sd2[lid] = d * d;
-        for (int stride = LOCAL / 2; stride > 0; stride /= 2) {
-            ctx.localBarrier();
-            if (lid < stride) {
-                sq[lid] += sq[lid + stride];
-                sd[lid] += sd[lid + stride];
-                sd2[lid] += sd2[lid + stride];
-            }
-        }
-        if (lid == 0) {
-            int at = 3 * ctx.groupIdx;
-            partial.set(at, sq[0]);
-            partial.set(at + 1, sd[0]);
-            partial.set(at + 2, sd2[0]);
-        }
-    }
-
     /** Touches nothing: the one task of the graphs that only move {@code p} and {@code g} on or off the device. */
     static void touch(FloatArray p, FloatArray g) {
         for (@Parallel int i = 0; i < 1; i++) {

@@ -20,6 +20,7 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,7 +41,7 @@ import java.util.Map;
  * the packed device arrays (one launch per step for all of them), and nothing of them is copied.
  */
 public final class TornadoBackend implements Backend {
-    /** Elements per moments chunk (one launch each). */
+    /** Elements per moments chunk (one launch of each pass). */
     static final int CHUNK = 1 << 16;
 
     private final TornadoDevice device;
@@ -62,7 +63,7 @@ public final class TornadoBackend implements Backend {
     private int oldSlots;
     // moments
     private FloatArray stage;
-    private IntArray stageLength;
+    private IntArray range;
     private DoubleArray mean;
     private DoubleArray partial1;
     private DoubleArray partial3;
@@ -327,63 +328,76 @@ public final class TornadoBackend implements Backend {
             buildMomentsPlans();
         }
         int n = grad.length();
-        double sum = 0;
-        double comp = 0;
-        for (int from = 0; from < n; from += CHUNK) { // pass 1: Σg
-            int len = stageChunk(grad, from, n);
+        double[] acc = new double[6]; // compensated sums (value, error): Σg; then Σg², Σd, Σd²
+        for (int from = 0; from < n; from += CHUNK) { // pass 1
+            stageChunk(grad, from, n);
             sumPlan.execute();
-            for (int k = 0; k < (len + Kernels.LOCAL - 1) / Kernels.LOCAL; k++) {
-                double x = partial1.get(k);
-                double t = sum + x;
-                double bp = t - sum;
-                comp += (sum - (t - bp)) + (x - bp);
-                sum = t;
-            }
+            merge(acc, partial1, 1);
         }
-        mean.set(0, (sum + comp) / n);
-        double[] acc = new double[6]; // three compensated sums: value, error
-        for (int from = 0; from < n; from += CHUNK) { // pass 2: Σg², Σd, Σd²
-            int len = stageChunk(grad, from, n);
+        mean.set(0, (acc[0] + acc[1]) / n);
+        Arrays.fill(acc, 0);
+        for (int from = 0; from < n; from += CHUNK) { // pass 2
+            stageChunk(grad, from, n);
             centeredPlan.execute();
-            for (int k = 0; k < (len + Kernels.LOCAL - 1) / Kernels.LOCAL; k++) {
-                for (int j = 0; j < 3; j++) {
-                    double x = partial3.get(3 * k + j);
-                    double t = acc[2 * j] + x;
-                    double bp = t - acc[2 * j];
-                    acc[2 * j + 1] += (acc[2 * j] - (t - bp)) + (x - bp);
-                    acc[2 * j] = t;
-                }
-            }
+            merge(acc, partial3, 3);
         }
         out[0] = acc[0] + acc[1];
         out[1] = ScalarBackend.correctedM2(acc[2] + acc[3], acc[4] + acc[5], n);
     }
 
-    private int stageChunk(FloatSpan grad, int from, int n) {
+    /**
+     * Adds the per-work-group partials ({@code width} interleaved sums per group) into {@code acc}, in group
+     * order, with TwoSum error terms: sum j goes to {@code acc[2j]} with its error in {@code acc[2j + 1]}.
+     */
+    static void merge(double[] acc, DoubleArray partial, int width) {
+        for (int k = 0; k < Kernels.RANGE_GROUPS; k++) {
+            for (int j = 0; j < width; j++) {
+                double x = partial.get(width * k + j);
+                double t = acc[2 * j] + x;
+                double bp = t - acc[2 * j];
+                acc[2 * j + 1] += (acc[2 * j] - (t - bp)) + (x - bp);
+                acc[2 * j] = t;
+            }
+        }
+    }
+
+    /** Copies grad[from .. from + CHUNK) (or to its end) into the staging array, the range the kernels reduce. */
+    private void stageChunk(FloatSpan grad, int from, int n) {
         int len = Math.min(CHUNK, n - from);
         MemorySegment.copy(grad.segment(), grad.layout(), 4L * from, stage.getSegment(), ValueLayout.JAVA_FLOAT, 0, len);
-        stageLength.set(0, len);
-        return len;
+        range.set(0, 0);
+        range.set(1, len);
     }
 
     private void buildMomentsPlans() {
         stage = new FloatArray(CHUNK);
-        stageLength = new IntArray(1);
+        FloatArray unused = new FloatArray(1); // the range kernels' parameter slot, used by device-resident tensors
+        range = new IntArray(2);
         mean = new DoubleArray(1);
-        partial1 = new DoubleArray(CHUNK / Kernels.LOCAL);
-        partial3 = new DoubleArray(3 * CHUNK / Kernels.LOCAL);
+        partial1 = new DoubleArray(Kernels.RANGE_GROUPS);
+        partial3 = new DoubleArray(3 * Kernels.RANGE_GROUPS);
         KernelContext ctx = new KernelContext();
         TaskGraph sum = new TaskGraph("sgdsaiSum")
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, stage, stageLength)
-                .task("sum", Kernels::sum, ctx, stage, stageLength, partial1)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, stage, range)
+                .task("sum", Kernels::rangeSum, ctx, unused, stage, range, partial1)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, partial1);
         TaskGraph centered = new TaskGraph("sgdsaiCentered")
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, stage, stageLength, mean)
-                .task("centered", Kernels::centered, ctx, stage, stageLength, mean, partial3)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, stage, range, mean)
+                .task("centered", Kernels::rangeCentered, ctx, unused, stage, range, mean, partial3)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, partial3);
-        sumPlan = strict(new TornadoExecutionPlan(sum.snapshot()).withDevice(device).withGridScheduler(grid("sgdsaiSum.sum")));
+        sumPlan = strict(new TornadoExecutionPlan(sum.snapshot()).withDevice(device)
+                .withGridScheduler(rangeGrid(new GridScheduler(), "sgdsaiSum.sum")));
         centeredPlan = strict(new TornadoExecutionPlan(centered.snapshot()).withDevice(device)
-                .withGridScheduler(grid("sgdsaiCentered.centered")));
+                .withGridScheduler(rangeGrid(new GridScheduler(), "sgdsaiCentered.centered")));
+    }
+
+    /** Adds to {@code grid} the fixed worker grid of the range reductions for {@code task}; returns {@code grid}. */
+    static GridScheduler rangeGrid(GridScheduler grid, String task) {
+        WorkerGrid1D w = new WorkerGrid1D(Kernels.RANGE_GLOBAL);
+        w.setGlobalWork(Kernels.RANGE_GLOBAL, 1, 1);
+        w.setLocalWork(Kernels.LOCAL, 1, 1);
+        grid.addWorkerGrid(task, w);
+        return grid;
     }
 
     /**
@@ -394,13 +408,6 @@ public final class TornadoBackend implements Backend {
      */
     static TornadoExecutionPlan strict(TornadoExecutionPlan plan) {
         return plan.withCompilerFlags(TornadoVMBackendType.OPENCL, "-w");
-    }
-
-    private static GridScheduler grid(String task) {
-        WorkerGrid1D w = new WorkerGrid1D(CHUNK);
-        w.setGlobalWork(CHUNK, 1, 1);
-        w.setLocalWork(Kernels.LOCAL, 1, 1);
-        return new GridScheduler(task, w);
     }
 
     /** span → packed[offset ..] (byte order converted). */
@@ -416,28 +423,26 @@ public final class TornadoBackend implements Backend {
     }
 
     private void closePlan() {
+        release(plan);
+        plan = null;
+    }
+
+    /** Frees a plan's device memory; {@code null} is ignored. */
+    static void release(TornadoExecutionPlan plan) {
         if (plan != null) {
             try {
                 plan.close();
             } catch (Exception e) {
                 throw new IllegalStateException("cannot release the TornadoVM plan", e);
             }
-            plan = null;
         }
     }
 
     @Override
     public void close() {
         closePlan();
-        for (TornadoExecutionPlan x : new TornadoExecutionPlan[] {sumPlan, centeredPlan}) {
-            if (x != null) {
-                try {
-                    x.close();
-                } catch (Exception e) {
-                    throw new IllegalStateException("cannot release the TornadoVM plan", e);
-                }
-            }
-        }
+        release(sumPlan);
+        release(centeredPlan);
         sumPlan = null;
         centeredPlan = null;
     }
