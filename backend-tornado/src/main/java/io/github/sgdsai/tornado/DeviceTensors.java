@@ -119,6 +119,9 @@ public final class DeviceTensors implements AutoCloseable {
         p = new FloatArray((int) total);
         g = new FloatArray((int) total);
         m = new FloatArray((int) total);
+        p.clear();
+        g.clear();
+        m.clear();
         owner = new IntArray((int) total / Kernels.BLOCK);
         for (int t = 0; t < n; t++) {
             for (int blk = offsets[t] / Kernels.BLOCK; blk < (offsets[t] + this.lengths[t] + Kernels.BLOCK - 1) / Kernels.BLOCK; blk++) {
