@@ -96,7 +96,8 @@ public final class FloatSpan {
      * backend for its device-resident tensors; users get such spans from the backend, not from here.
      * {@code hostMirror} (native byte order, a multiple of 4 bytes) is a host copy of the data that is current
      * only after {@link io.github.sgdsai.spi.Backend#syncToHost}. An optimizer given such spans runs on
-     * {@code backend} and never reads or writes them itself.
+     * {@code backend}, which computes on the device data; the optimizer touches host mirrors only where the backend
+     * makes them current first (a checkpoint's momentum, the value in a non-finite gradient report).
      *
      * @param hostMirror the host copy, {@code 4 * length} bytes
      * @param backend    the name of the backend that owns the device data, e.g. {@code "tornado"}

@@ -204,12 +204,17 @@ public final class SgdSai implements AutoCloseable {
      * (σ the unbiased standard deviation, 0 for one element; in double, with the scalar reference kernels).
      * Modifies nothing. May return infinity or NaN (e.g. ε = 0 and a constant gradient).
      *
-     * @throws IllegalArgumentException if {@code grad} is empty or {@code eps} is negative, NaN or infinite
+     * @throws IllegalArgumentException if {@code grad} is empty or {@linkplain FloatSpan#isDeviceResident()
+     *                                  device-resident}, or {@code eps} is negative, NaN or infinite
      */
     public static double gsnr(FloatSpan grad, double eps) {
         Objects.requireNonNull(grad, "grad is null");
         if (grad.length() == 0) {
             throw new IllegalArgumentException("grad is empty");
+        }
+        if (grad.isDeviceResident()) {
+            throw new IllegalArgumentException("grad lives on the '" + grad.residentBackend() + "' device, which this "
+                    + "host helper cannot read; an optimizer stepping it computes its g-SNR there (Tensor.gsnr())");
         }
         Hyper.eps("gsnr", eps);
         double[] m = new double[2];
@@ -657,6 +662,15 @@ public final class SgdSai implements AutoCloseable {
             }
             Overlaps.check(storage, owners);
             Backend backend = Backends.create(backendFor(specs), new BackendOptions(threads));
+            for (Group g : groups) {
+                for (Tensor t : g.tensors) {
+                    String problem = backend.storageProblem(t.param, t.grad);
+                    if (problem != null) {
+                        backend.close();
+                        throw new IllegalArgumentException("tensor '" + t.name + "': " + problem);
+                    }
+                }
+            }
             return new SgdSai(this, groups, backend);
         }
 

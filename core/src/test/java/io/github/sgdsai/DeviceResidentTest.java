@@ -58,6 +58,13 @@ class DeviceResidentTest {
     }
 
     @Test
+    void theHostGsnrHelperRefusesDeviceData() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SgdSai.gsnr(onDevice("scalar", 1, 2), 1e-8));
+        assertTrue(e.getMessage().startsWith("grad lives on the 'scalar' device"), e.getMessage());
+    }
+
+    @Test
     void anotherBackendCannotStepDeviceTensors() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SgdSai.builder().lr(1)
                 .backend("vector").add("w", onDevice("scalar", 1), onDevice("scalar", 1)).build());

@@ -83,6 +83,7 @@ public final class DeviceTensors implements AutoCloseable {
     private final IntArray owner;
     private final FloatArray coef;
     private final IntArray flag;
+    private final IntArray ends; // ends[t] = offset + length of tensor t: padding after it is never checked
     private final IntArray range = new IntArray(2);
     private final DoubleArray mean = new DoubleArray(1);
     private final DoubleArray partial1 = new DoubleArray(Kernels.RANGE_GROUPS);
@@ -130,6 +131,10 @@ public final class DeviceTensors implements AutoCloseable {
         }
         coef = new FloatArray(Kernels.COEFS * n);
         flag = new IntArray(n);
+        ends = new IntArray(n);
+        for (int t = 0; t < n; t++) {
+            ends.set(t, offsets[t] + this.lengths[t]);
+        }
         paramSpans = new FloatSpan[n];
         gradSpans = new FloatSpan[n];
         momentumSpans = new FloatSpan[n];
@@ -197,9 +202,10 @@ public final class DeviceTensors implements AutoCloseable {
      * Creates the execution plan of {@code graphs} (yours, run by {@link #run}) and the optimizer's, and uploads
      * the host values of {@link #params()} and {@link #grads()}. Each of your graphs must
      * {@code consumeFromDevice(params(), grads())} and {@code persistOnDevice(params(), grads())}, and pass both to
-     * one of its tasks. Calling it again replaces the plan.
+     * one of its tasks. Calling it again replaces the plan, keeping the device's values (they are downloaded first).
+     * The plan is compiled with IEEE floating point (no fast-math), your kernels included.
      *
-     * @param grid the worker grids of your tasks, or {@code null}; the optimizer adds its own to it
+     * @param grid the worker grids of your tasks, or {@code null}; the optimizer adds its own to it (modified)
      */
     public void plan(GridScheduler grid, TaskGraph... graphs) {
         ensureOpen();
@@ -208,8 +214,8 @@ public final class DeviceTensors implements AutoCloseable {
             Objects.requireNonNull(graphs[i], "graph " + i + " is null");
         }
         if (plan != null && !rebuildPending) {
-            download();
             pullMomentum();
+            download();
         }
         rebuildPending = false;
         userGraphs = List.of(graphs);
@@ -231,6 +237,10 @@ public final class DeviceTensors implements AutoCloseable {
         return USER + userCount;
     }
 
+    private int updateGraph() {
+        return checkGraph() + 3;
+    }
+
     private void build() {
         closePlan();
         String gen = id + "g" + generation++;
@@ -249,9 +259,9 @@ public final class DeviceTensors implements AutoCloseable {
         userCount = userGraphs.size();
         all.add(new TaskGraph(gen + "check")
                 .consumeFromDevice(p, g)
-                .transferToDevice(DataTransferMode.FIRST_EXECUTION, owner)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, owner, ends)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, flag)
-                .task("check", Kernels::nonFinite, p, g, owner, flag)
+                .task("check", Kernels::nonFinite, p, g, owner, ends, flag)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, flag)
                 .persistOnDevice(p, g).snapshot());
         KernelContext ctx = new KernelContext();
@@ -287,7 +297,8 @@ public final class DeviceTensors implements AutoCloseable {
     /**
      * Runs your graph {@code i} (0-based, in the order given to {@link #plan}).
      *
-     * @return TornadoVM's result, e.g. to {@code transferToHost} what your graph keeps {@code UNDER_DEMAND}
+     * @return TornadoVM's result: it can {@code transferToHost} what your graph keeps {@code UNDER_DEMAND} only until
+     *         the next graph of the plan runs (an optimizer step runs some)
      */
     public TornadoExecutionResult run(int i) {
         ensurePlanned();
@@ -303,13 +314,31 @@ public final class DeviceTensors implements AutoCloseable {
         plan.withGraph(UP).execute();
     }
 
-    /** Copies the device's {@link #params()} and {@link #grads()} to the host. */
+    /**
+     * Copies the device's {@link #params()} and {@link #grads()} to the host, overwriting the host values. The
+     * optimizer calls it too, to name the value when it rejects a non-finite gradient.
+     */
     public void download() {
         ensurePlanned();
         plan.withGraph(DOWN).execute().transferToHost(p, g);
     }
 
     // ---- the optimizer's side, called by TornadoBackend ----
+
+    /** Why {@code param} and {@code grad} cannot be one tensor's storage, or null if they can. */
+    static String pairingProblem(FloatSpan param, FloatSpan grad) {
+        if (!(param.deviceHandle() instanceof Ref p) || !(grad.deviceHandle() instanceof Ref g)) {
+            return null;
+        }
+        if (p.what != 'p' || g.what != 'g') {
+            return "give a DeviceTensors' param(name) as the parameter and its grad(name) as the gradient";
+        }
+        if (p.owner != g.owner || p.index != g.index) {
+            return "the parameter is device tensor '" + p.owner.names[p.index] + "' but the gradient belongs to '"
+                    + g.owner.names[g.index] + "'" + (p.owner != g.owner ? " of another DeviceTensors" : "");
+        }
+        return null;
+    }
 
     FloatSpan momentum(int t) {
         return momentumSpans[t];
@@ -356,28 +385,41 @@ public final class DeviceTensors implements AutoCloseable {
                 TornadoBackend.setCoefficients(coef, r.index, b, i);
             }
         }
-        lastUpdate = plan.withGraph(checkGraph() + 3).execute();
+        lastUpdate = plan.withGraph(updateGraph()).execute();
         momentumOnDevice = true;
     }
 
     /** Makes the host mirror of the momentum current. */
     void pullMomentum() {
         if (momentumOnDevice && lastUpdate != null) {
+            plan.withGraph(updateGraph()); // a result transfers through the plan's selected graph: the one holding m
             lastUpdate.transferToHost(m);
-            momentumOnDevice = false;
         }
+        momentumOnDevice = false;
     }
 
     /**
-     * The host mirror of the momentum was overwritten (a restore): parameters and gradients come back to the host
-     * now, and the plan is re-created (which uploads all three) before the next use.
+     * The host mirror of tensor t's momentum was overwritten (a restore). The device's momentum of the other tensors
+     * is pulled first (t's restored values kept), parameters and gradients come back to the host, and the plan is
+     * re-created (which uploads all three) before its next use. Without a plan yet, nothing is to be done: the
+     * plan's first update uploads the host mirror.
      */
-    void momentumFromHost() {
-        ensurePlanned();
+    void momentumFromHost(int t) {
+        ensureOpen();
+        if (plan == null) {
+            return;
+        }
+        if (momentumOnDevice) {
+            float[] restored = new float[lengths[t]];
+            momentumSpans[t].copyTo(restored);
+            pullMomentum();
+            momentumSpans[t].copyFrom(restored);
+        }
         if (!rebuildPending) {
-            download();
+            plan.withGraph(DOWN).execute().transferToHost(p, g);
             rebuildPending = true;
         }
+        lastUpdate = null;
     }
 
     private void ensurePlanned() {
@@ -397,16 +439,31 @@ public final class DeviceTensors implements AutoCloseable {
         }
     }
 
+    /**
+     * Frees the update graph's buffers: parameters, gradients, momentum and the tables. TornadoVM frees only the
+     * selected graphs' buffers, and freeing every graph fails on the buffers they share; so the other graphs' small
+     * buffers (flags, ranges, partials: under 3 KB plus 8 B per tensor) stay until the JVM exits.
+     */
     private void closePlan() {
+        if (plan != null) {
+            plan.withGraph(updateGraph());
+        }
         TornadoBackend.release(plan);
         plan = null;
     }
 
-    /** Releases the device memory. Idempotent. */
+    /**
+     * Releases the device memory, after copying the momentum to the host (so that an optimizer can still save a
+     * checkpoint). Idempotent.
+     */
     @Override
     public void close() {
         if (!closed) {
+            if (plan != null && !rebuildPending) {
+                pullMomentum();
+            }
             closePlan();
+            lastUpdate = null;
             closed = true;
         }
     }

@@ -68,12 +68,16 @@ final class Kernels {
         }
     }
 
-    /** {@code flag[owner(i)] = 1} for every non-finite {@code g[i]} ({@code g − g} is NaN exactly for NaN and ±Inf). */
-    static void nonFinite(FloatArray p, FloatArray g, IntArray owner, IntArray flag) {
+    /**
+     * {@code flag[t] = 1} for every non-finite {@code g[i]} of tensor {@code t = owner(i)} below {@code end[t]} (the
+     * padding after a tensor is not its data); {@code g − g} is NaN exactly for NaN and ±Inf.
+     */
+    static void nonFinite(FloatArray p, FloatArray g, IntArray owner, IntArray end, IntArray flag) {
         for (@Parallel int i = 0; i < g.getSize(); i++) {
+            int t = owner.get(i >> BLOCK_SHIFT);
             float x = g.get(i);
-            if (x - x != 0.0f) {
-                flag.set(owner.get(i >> BLOCK_SHIFT), 1);
+            if (i < end.get(t) && x - x != 0.0f) {
+                flag.set(t, 1);
             }
         }
     }

@@ -48,6 +48,8 @@ public final class TornadoBackend implements Backend {
     private final Map<FloatSpan, Slot> slots = new IdentityHashMap<>(); // by parameter span
     private final Map<FloatSpan, FloatSpan> paramOfMomentum = new IdentityHashMap<>();
     private final List<Slot> order = new ArrayList<>();
+    /** The DeviceTensors already checked or updated in this call (identity; reused, so nothing is allocated). */
+    private final List<DeviceTensors> handled = new ArrayList<>();
     private int total;
     private FloatArray p;
     private FloatArray g;
@@ -122,13 +124,13 @@ public final class TornadoBackend implements Backend {
 
     @Override
     public int firstNonFiniteTensor(StepBatch batch) {
-        DeviceTensors checked = null;
+        handled.clear();
         for (int t = 0; t < batch.size(); t++) {
             FloatSpan grad = batch.grad(t);
             if (grad.deviceHandle() instanceof DeviceTensors.Ref r) {
-                if (r.owner() != checked) { // one device pass per set of device tensors (usually one)
+                if (!handled.contains(r.owner())) { // one device pass per DeviceTensors (usually one)
                     r.owner().checkNonFinite();
-                    checked = r.owner();
+                    handled.add(r.owner());
                 }
                 if (r.owner().nonFinite(r.index())) {
                     return t;
@@ -140,6 +142,12 @@ public final class TornadoBackend implements Backend {
         return -1;
     }
 
+    @Override
+    public String storageProblem(FloatSpan param, FloatSpan grad) {
+        return DeviceTensors.pairingProblem(param, grad);
+    }
+
+    /** For a device-resident parameter or gradient, downloads all of its DeviceTensors' parameters and gradients. */
     @Override
     public void syncToHost(FloatSpan span) {
         if (span.deviceHandle() instanceof DeviceTensors.Ref r) {
@@ -168,12 +176,12 @@ public final class TornadoBackend implements Backend {
     @Override
     public void update(StepBatch b) {
         boolean host = false;
-        DeviceTensors updated = null;
+        handled.clear();
         for (int t = 0; t < b.size(); t++) {
             if (b.param(t).deviceHandle() instanceof DeviceTensors.Ref r) {
-                if (r.owner() != updated) { // one launch for all tensors of a DeviceTensors
+                if (!handled.contains(r.owner())) { // one launch for all tensors of a DeviceTensors
                     r.owner().update(b);
-                    updated = r.owner();
+                    handled.add(r.owner());
                 }
             } else {
                 host = true;
@@ -302,7 +310,7 @@ public final class TornadoBackend implements Backend {
     @Override
     public void stateFromHost(FloatSpan momentum) {
         if (momentum.deviceHandle() instanceof DeviceTensors.Ref r) {
-            r.owner().momentumFromHost();
+            r.owner().momentumFromHost(r.index());
             return;
         }
         Slot s = slotOfMomentum(momentum);
@@ -427,7 +435,7 @@ public final class TornadoBackend implements Backend {
         plan = null;
     }
 
-    /** Frees a plan's device memory; {@code null} is ignored. */
+    /** Frees the device memory of a plan's selected graphs; {@code null} is ignored. */
     static void release(TornadoExecutionPlan plan) {
         if (plan != null) {
             try {

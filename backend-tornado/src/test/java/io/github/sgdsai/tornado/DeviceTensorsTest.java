@@ -206,6 +206,99 @@ class DeviceTensorsTest {
     }
 
     @Test
+    void aCheckpointIsTheSameWhateverGraphRanLast() throws IOException {
+        try (Twin tw = new Twin(4)) {
+            tw.step(0);
+            tw.step(1);
+            ByteArrayOutputStream right = new ByteArrayOutputStream();
+            tw.devOpt.save(right);
+            tw.dev.download(); // another graph of the plan runs between the step and the next save
+            tw.dev.run(0);
+            ByteArrayOutputStream later = new ByteArrayOutputStream();
+            tw.devOpt.save(later);
+            assertArrayEquals(right.toByteArray(), later.toByteArray());
+        }
+    }
+
+    @Test
+    void tensorsOfTwoDeviceTensorsInterleavedStepOnceEach() {
+        try (DeviceTensors a = DeviceTensors.builder().add("x", 3).add("z", 3).build();
+             DeviceTensors b = DeviceTensors.builder().add("y", 3).build()) {
+            for (DeviceTensors d : new DeviceTensors[] {a, b}) {
+                for (String name : d.names()) {
+                    for (int i = 0; i < 3; i++) {
+                        d.grads().set(d.offset(name) + i, 1f + i);
+                        d.params().set(d.offset(name) + i, 1f);
+                    }
+                }
+                d.plan();
+            }
+            try (SgdSai opt = SgdSai.builder().lr(0.5).momentum(0).weightDecay(0).scaling(io.github.sgdsai.Scaling.NONE)
+                    .add("x", a.param("x"), a.grad("x")).add("y", b.param("y"), b.grad("y"))
+                    .add("z", a.param("z"), a.grad("z")).build()) {
+                opt.step();
+            }
+            a.download();
+            b.download();
+            float[] want = {0.5f, 0f, -0.5f}; // p - 0.5 g, once
+            for (String[] t : new String[][] {{"x"}, {"z"}}) {
+                float[] got = new float[3];
+                copyOut(a.params(), a.offset(t[0]), got);
+                assertArrayEquals(want, got, t[0]);
+            }
+            float[] got = new float[3];
+            copyOut(b.params(), b.offset("y"), got);
+            assertArrayEquals(want, got, "y");
+        }
+    }
+
+    @Test
+    void mismatchedDeviceSpansAreRejectedAtBuild() {
+        try (DeviceTensors dev = DeviceTensors.builder().add("w", 3).add("b", 3).build()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> SgdSai.builder().lr(1).add("w", dev.param("w"), dev.grad("b")).build());
+            assertEquals("tensor 'w': the parameter is device tensor 'w' but the gradient belongs to 'b'", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> SgdSai.builder().lr(1).add("w", dev.grad("w"), dev.param("w")).build());
+            assertTrue(e.getMessage().contains("param(name) as the parameter"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aCheckpointLoadsBeforeThePlanExists() throws IOException {
+        try (DeviceTensors a = DeviceTensors.builder().add("w", 300).build();
+             DeviceTensors b = DeviceTensors.builder().add("w", 300).build()) {
+            for (int i = 0; i < 300; i++) {
+                a.params().set(i, i * 0.01f);
+                a.grads().set(i, (float) Math.sin(i));
+            }
+            a.plan();
+            try (SgdSai oa = SgdSai.builder().lr(0.1).add("w", a.param("w"), a.grad("w")).build();
+                 SgdSai ob = SgdSai.builder().lr(0.1).add("w", b.param("w"), b.grad("w")).build()) {
+                oa.step();
+                ByteArrayOutputStream saved = new ByteArrayOutputStream();
+                oa.save(saved);
+                ob.load(new ByteArrayInputStream(saved.toByteArray())); // b has no plan yet: kept on the host
+                a.download();
+                for (int i = 0; i < 300; i++) {
+                    b.params().set(i, a.params().get(i));
+                    b.grads().set(i, a.grads().get(i));
+                }
+                b.plan(); // uploads parameters, gradients and the restored momentum
+                oa.step();
+                ob.step();
+                a.download();
+                b.download();
+                float[] pa = new float[300];
+                float[] pb = new float[300];
+                copyOut(a.params(), 0, pa);
+                copyOut(b.params(), 0, pb);
+                assertArrayEquals(pa, pb);
+            }
+        }
+    }
+
+    @Test
     void deviceTensorsNeedAPlanAndTheirOwnBackend() {
         try (DeviceTensors dev = DeviceTensors.builder().add("w", 3).build();
              SgdSai opt = SgdSai.builder().lr(1).add("w", dev.param("w"), dev.grad("w")).build()) {

@@ -42,9 +42,17 @@ public interface Backend extends AutoCloseable {
     /**
      * Makes the host view of {@code span} current. Only {@linkplain FloatSpan#isDeviceResident() device-resident}
      * spans need it: the optimizer calls it before it reads one (e.g. to report which gradient value is NaN).
-     * Modifies the span's host mirror only.
+     * Modifies host mirrors only (a backend may refresh those of other spans of the same device data too).
      */
     default void syncToHost(FloatSpan span) {
+    }
+
+    /**
+     * Why {@code param} and {@code grad} cannot be the storage of one tensor on this backend (one line, e.g. spans of
+     * two different device tensors), or {@code null} if they can. Called once per tensor when an optimizer is built.
+     */
+    default String storageProblem(FloatSpan param, FloatSpan grad) {
+        return null;
     }
 
     /** Tells the backend that the host copy of a momentum buffer was overwritten (e.g. by a checkpoint restore). */
