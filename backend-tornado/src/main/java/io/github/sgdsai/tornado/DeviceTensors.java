@@ -96,8 +96,7 @@ public final class DeviceTensors implements AutoCloseable {
     private TornadoExecutionPlan plan;
     private int generation;
     private int userCount;
-    private TornadoExecutionResult lastUpdate;
-    private boolean momentumOnDevice; // the device's momentum is newer than the host mirror
+    private TornadoExecutionResult lastUpdate; // non-null while the device's momentum is newer than the host mirror
     private boolean rebuildPending;
     private boolean closed;
 
@@ -112,7 +111,7 @@ public final class DeviceTensors implements AutoCloseable {
             index.put(this.names[t], t);
             offsets[t] = (int) total;
             this.lengths[t] = lengths.get(t);
-            total += (lengths.get(t) + Kernels.BLOCK - 1L) / Kernels.BLOCK * Kernels.BLOCK;
+            total += Kernels.padded(lengths.get(t));
             if (total > Integer.MAX_VALUE - Kernels.BLOCK) {
                 throw new IllegalArgumentException("tensor '" + this.names[t] + "': the tensors hold more than 2^31 floats");
             }
@@ -125,9 +124,7 @@ public final class DeviceTensors implements AutoCloseable {
         m.clear();
         owner = new IntArray((int) total / Kernels.BLOCK);
         for (int t = 0; t < n; t++) {
-            for (int blk = offsets[t] / Kernels.BLOCK; blk < (offsets[t] + this.lengths[t] + Kernels.BLOCK - 1) / Kernels.BLOCK; blk++) {
-                owner.set(blk, t);
-            }
+            Kernels.own(owner, t, offsets[t], this.lengths[t]);
         }
         coef = new FloatArray(Kernels.COEFS * n);
         flag = new IntArray(n);
@@ -290,7 +287,6 @@ public final class DeviceTensors implements AutoCloseable {
         plan = TornadoBackend.strict(new TornadoExecutionPlan(all.toArray(new ImmutableTaskGraph[0])).withDevice(device)
                 .withGridScheduler(grid));
         lastUpdate = null;
-        momentumOnDevice = false;
         upload();
     }
 
@@ -386,16 +382,15 @@ public final class DeviceTensors implements AutoCloseable {
             }
         }
         lastUpdate = plan.withGraph(updateGraph()).execute();
-        momentumOnDevice = true;
     }
 
     /** Makes the host mirror of the momentum current. */
     void pullMomentum() {
-        if (momentumOnDevice && lastUpdate != null) {
+        if (lastUpdate != null) {
             plan.withGraph(updateGraph()); // a result transfers through the plan's selected graph: the one holding m
             lastUpdate.transferToHost(m);
+            lastUpdate = null;
         }
-        momentumOnDevice = false;
     }
 
     /**
@@ -409,17 +404,16 @@ public final class DeviceTensors implements AutoCloseable {
         if (plan == null) {
             return;
         }
-        if (momentumOnDevice) {
+        if (lastUpdate != null) {
             float[] restored = new float[lengths[t]];
             momentumSpans[t].copyTo(restored);
             pullMomentum();
             momentumSpans[t].copyFrom(restored);
         }
         if (!rebuildPending) {
-            plan.withGraph(DOWN).execute().transferToHost(p, g);
+            download();
             rebuildPending = true;
         }
-        lastUpdate = null;
     }
 
     private void ensurePlanned() {
@@ -459,11 +453,8 @@ public final class DeviceTensors implements AutoCloseable {
     @Override
     public void close() {
         if (!closed) {
-            if (plan != null && !rebuildPending) {
-                pullMomentum();
-            }
+            pullMomentum();
             closePlan();
-            lastUpdate = null;
             closed = true;
         }
     }

@@ -7,11 +7,12 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
- * The device kernels, written in TornadoVM's Java subset. {@code Math.fma} does not compile in a TornadoVM
- * kernel, but TornadoVM turns a float {@code a * b + x} into one OpenCL {@code fma(a, b, x)}. When both
- * operands of the addition are products it fuses the one it parsed first, so each product the reference
- * fuses is computed before the other ({@code ms = m * negStep} before {@code p * decay}). The bit-identity
- * tests check that the generated code does what is intended (look with {@code -Dtornado.printKernel=True}).
+ * The device kernels, written in TornadoVM's Java subset, and two host helpers for their packed layout.
+ * {@code Math.fma} does not compile in a TornadoVM kernel, but TornadoVM turns a float {@code a * b + x} into
+ * one OpenCL {@code fma(a, b, x)}. When both operands of the addition are products it fuses the one it parsed
+ * first, so each product the reference fuses is computed before the other ({@code ms = m * negStep} before
+ * {@code p * decay}). The bit-identity tests check that the generated code does what is intended (look with
+ * {@code -Dtornado.printKernel=True}).
  */
 final class Kernels {
     /** Elements per block; every tensor starts at a multiple of it in the packed arrays. */
@@ -31,6 +32,18 @@ final class Kernels {
     static final int RANGE_GLOBAL = RANGE_GROUPS * LOCAL;
 
     private Kernels() {
+    }
+
+    /** Elements a tensor of {@code length} occupies in the packed arrays: its length rounded up to whole blocks. */
+    static long padded(long length) {
+        return (length + BLOCK - 1) / BLOCK * BLOCK;
+    }
+
+    /** Host side: marks the blocks of {@code [offset, offset + length)} as tensor {@code slot}'s in {@code owner}. */
+    static void own(IntArray owner, int slot, int offset, int length) {
+        for (int blk = offset / BLOCK; blk < (offset + length + BLOCK - 1) / BLOCK; blk++) {
+            owner.set(blk, slot);
+        }
     }
 
     /**

@@ -248,7 +248,7 @@ public final class TornadoBackend implements Backend {
         }
         slots.put(param, s);
         order.add(s);
-        total += (param.length() + Kernels.BLOCK - 1) / Kernels.BLOCK * Kernels.BLOCK;
+        total += (int) Kernels.padded(param.length());
         rebuild = true;
     }
 
@@ -268,9 +268,7 @@ public final class TornadoBackend implements Backend {
         m = newM;
         owner = new IntArray(total / Kernels.BLOCK);
         for (Slot s : order) {
-            for (int blk = s.offset / Kernels.BLOCK; blk < (s.offset + s.length + Kernels.BLOCK - 1) / Kernels.BLOCK; blk++) {
-                owner.set(blk, s.index);
-            }
+            Kernels.own(owner, s.index, s.offset, s.length);
         }
         coef = new FloatArray(Kernels.COEFS * order.size());
         closePlan();
