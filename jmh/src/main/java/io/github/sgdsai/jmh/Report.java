@@ -32,8 +32,11 @@ import java.util.function.Predicate;
  */
 public final class Report {
 
-    /** One JMH result: benchmark method, parameters, mean ns/op, and bytes allocated per op (NaN if not profiled). */
-    record Row(String bench, Map<String, String> params, double ns, double allocPerOp) {
+    /**
+     * One JMH result: benchmark method, parameters, mean ns/op, its 99.9% error, and bytes allocated per op (NaN if
+     * not profiled).
+     */
+    record Row(String bench, Map<String, String> params, double ns, double nsError, double allocPerOp) {
         String p(String k) {
             return params.getOrDefault(k, "");
         }
@@ -79,13 +82,15 @@ public final class Report {
                         params.put(p.getKey(), p.getValue().getAsString());
                     }
                 }
-                double ns = o.getAsJsonObject("primaryMetric").get("score").getAsDouble();
+                JsonObject primary = o.getAsJsonObject("primaryMetric");
+                double ns = primary.get("score").getAsDouble();
+                double nsError = primary.get("scoreError").getAsDouble();
                 double alloc = Double.NaN;
                 JsonObject sec = o.getAsJsonObject("secondaryMetrics");
                 if (sec != null && sec.has("gc.alloc.rate.norm")) {
                     alloc = sec.getAsJsonObject("gc.alloc.rate.norm").get("score").getAsDouble();
                 }
-                rows.add(new Row(bench, params, ns, alloc));
+                rows.add(new Row(bench, params, ns, nsError, alloc));
             }
         }
         return rows;

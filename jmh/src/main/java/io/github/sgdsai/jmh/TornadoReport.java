@@ -1,16 +1,11 @@
 package io.github.sgdsai.jmh;
 
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
 
 import java.io.IOException;
-import java.io.Reader;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,17 +31,10 @@ public final class TornadoReport {
     private final Map<String, TreeMap<Integer, Cell>> series = new TreeMap<>();
 
     private TornadoReport(Path json) throws IOException {
-        try (Reader in = Files.newBufferedReader(json)) {
-            for (JsonElement e : JsonParser.parseReader(in).getAsJsonArray()) {
-                JsonObject o = e.getAsJsonObject();
-                String bench = o.get("benchmark").getAsString();
-                bench = bench.substring(bench.lastIndexOf('.', bench.lastIndexOf('.') - 1) + 1);
-                JsonObject p = o.getAsJsonObject("params");
-                String check = p.has("check") ? p.get("check").getAsString() : "-";
-                JsonObject m = o.getAsJsonObject("primaryMetric");
-                series.computeIfAbsent(key(bench, check, p.get("impl").getAsString()), k -> new TreeMap<>())
-                        .put(p.get("size").getAsInt(), new Cell(m.get("score").getAsDouble() / 1e6, m.get("scoreError").getAsDouble() / 1e6));
-            }
+        for (Report.Row r : Report.parse(json)) {
+            String check = r.p("check").isEmpty() ? "-" : r.p("check");
+            series.computeIfAbsent(key(r.bench(), check, r.p("impl")), k -> new TreeMap<>())
+                    .put(r.size(), new Cell(r.ns() / 1e6, r.nsError() / 1e6));
         }
     }
 
