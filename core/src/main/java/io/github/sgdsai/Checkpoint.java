@@ -19,40 +19,46 @@ import java.util.zip.CRC32C;
  *
  * <pre>
  * magic        8 bytes  "SGDSAICK"
- * version      int32    1
+ * version      int32    2
+ * kind         int8     0 SGD-SaI, 1 AdamW, 2 Adam-mini
  * steps        int64    steps applied
  * skipped      int64    steps skipped under SKIP_STEP
- * maxGsnr      float64  GSNR_MAX_NORMALIZED denominator, NaN until fixed
+ * extra        float64  SGD-SaI: the GSNR_MAX_NORMALIZED denominator, NaN until fixed; NaN otherwise
  * groupCount   int32
- * per group:   lr float64, momentum float64, eps float64, weightDecay float64,
- *              maximize int8 (0/1), scaling int8 (0 GSNR, 1 GSNR_MAX_NORMALIZED, 2 NONE), tensorCount int32
+ * per group:   lr float64, momentum (beta1) float64, beta2 float64 (NaN for SGD-SaI), eps float64,
+ *              weightDecay float64, maximize int8 (0/1), scaling int8 (0 GSNR, 1 GSNR_MAX_NORMALIZED, 2 NONE,
+ *              -1 none), amsgrad int8 (0/1), tensorCount int32
  *   per tensor: nameLength int32, name (UTF-8), length int32, steps int64,
- *               gsnr float64 (NaN until the first step), scale float32,
- *               hasMomentum int8 (0/1), then length float32 values if hasMomentum
+ *               gsnr float64 (NaN until the first step, and for the Adam family), scale float32,
+ *               then three buffers (momentum / m, v, amsgrad max of v), each: present int8 (0/1), and if
+ *               present its length int32 and that many float32 values
  * crc          int32    CRC-32C of every byte before it
  * </pre>
- * Tensor names are stored for people reading the file; restoring matches groups and tensors by position and
- * checks their counts and lengths.
+ * Version 1 (SGD-SaI only) had no kind, beta2, amsgrad, nor buffers other than the momentum (present int8, then
+ * {@code length} floats); it is still read, as SGD-SaI. Tensor names are stored for people reading the file;
+ * restoring matches groups and tensors by position and checks their counts and lengths.
  */
 final class Checkpoint {
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     private static final byte[] MAGIC = "SGDSAICK".getBytes(StandardCharsets.US_ASCII);
     private static final Scaling[] SCALINGS = Scaling.values();
+    private static final Optimizer.Kind[] KINDS = Optimizer.Kind.values();
 
     private Checkpoint() {
     }
 
-    record TensorState(long steps, double gsnr, float scale, float[] momentum) {
+    /** A tensor's saved state; {@code buffers} holds momentum / m, v and the amsgrad max, each possibly null. */
+    record TensorState(long steps, double gsnr, float scale, float[][] buffers) {
     }
 
-    record GroupState(double lr, double momentum, double eps, double weightDecay, boolean maximize, Scaling scaling,
-                      List<TensorState> tensors) {
+    record GroupState(double lr, double momentum, double beta2, double eps, double weightDecay, boolean maximize,
+                      Scaling scaling, boolean amsgrad, List<TensorState> tensors) {
     }
 
-    record State(long steps, long skippedSteps, double maxGsnr, List<GroupState> groups) {
+    record State(long steps, long skippedSteps, double extra, List<GroupState> groups) {
     }
 
-    static void write(SgdSai opt, OutputStream out) throws IOException {
+    static void write(Optimizer opt, OutputStream out) throws IOException {
         CRC32C crc = new CRC32C();
         DataOutputStream data = new DataOutputStream(new BufferedOutputStream(new OutputStream() {
             @Override
@@ -69,20 +75,23 @@ final class Checkpoint {
         }, 1 << 16));
         data.write(MAGIC);
         data.writeInt(VERSION);
+        data.writeByte(opt.kind().ordinal());
         data.writeLong(opt.steps());
         data.writeLong(opt.skippedSteps());
-        data.writeDouble(opt.maxGsnr());
+        data.writeDouble(opt.savedScalar());
         data.writeInt(opt.groups().size());
         byte[] chunk = new byte[1 << 16];
-        for (SgdSai.Group g : opt.groups()) {
+        for (Optimizer.Group g : opt.groups()) {
             data.writeDouble(g.lr());
             data.writeDouble(g.momentum());
+            data.writeDouble(g.beta2());
             data.writeDouble(g.eps());
             data.writeDouble(g.weightDecay());
             data.writeByte(g.maximize() ? 1 : 0);
-            data.writeByte(g.scaling().ordinal());
+            data.writeByte(g.scaling() == null ? -1 : g.scaling().ordinal());
+            data.writeByte(g.amsgrad() ? 1 : 0);
             data.writeInt(g.tensors().size());
-            for (SgdSai.Tensor t : g.tensors()) {
+            for (Optimizer.Tensor t : g.tensors()) {
                 byte[] name = t.name().getBytes(StandardCharsets.UTF_8);
                 data.writeInt(name.length);
                 data.write(name);
@@ -90,10 +99,12 @@ final class Checkpoint {
                 data.writeLong(t.steps());
                 data.writeDouble(t.gsnr());
                 data.writeFloat(t.scale());
-                FloatSpan m = t.momentumBuffer();
-                data.writeByte(m != null ? 1 : 0);
-                if (m != null) {
-                    writeFloats(data, m, chunk);
+                for (FloatSpan b : t.stateBuffers()) {
+                    data.writeByte(b != null ? 1 : 0);
+                    if (b != null) {
+                        data.writeInt(b.length());
+                        writeFloats(data, b, chunk);
+                    }
                 }
             }
         }
@@ -117,14 +128,14 @@ final class Checkpoint {
     }
 
     /** Reads and fully checks a checkpoint against {@code opt}'s structure; modifies nothing. */
-    static State read(InputStream in, SgdSai opt) throws IOException {
+    static State read(InputStream in, Optimizer opt) throws IOException {
         byte[] all = in.readAllBytes();
         if (all.length < MAGIC.length + 4 || !Arrays.equals(all, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
             throw new CheckpointException("not an sgdsai checkpoint (missing magic \"SGDSAICK\"; " + all.length + " bytes)");
         }
         ByteBuffer bb = ByteBuffer.wrap(all).order(ByteOrder.BIG_ENDIAN);
         int version = bb.getInt(MAGIC.length);
-        if (version != VERSION) {
+        if (version != VERSION && version != 1) {
             throw new CheckpointException("checkpoint version " + version + " is not supported (this library reads version "
                     + VERSION + ")");
         }
@@ -140,7 +151,7 @@ final class Checkpoint {
         }
         bb.position(MAGIC.length + 4).limit(all.length - 4);
         try {
-            State s = parse(bb, opt);
+            State s = parse(bb, opt, version);
             if (bb.hasRemaining()) {
                 throw new CheckpointException("checkpoint has " + bb.remaining() + " unexpected trailing bytes");
             }
@@ -152,34 +163,47 @@ final class Checkpoint {
         }
     }
 
-    private static State parse(ByteBuffer bb, SgdSai opt) throws CheckpointException {
+    private static State parse(ByteBuffer bb, Optimizer opt, int version) throws CheckpointException {
+        boolean v1 = version == 1;
+        int kind = v1 ? Optimizer.Kind.SGD_SAI.ordinal() : bb.get();
+        if (kind < 0 || kind >= KINDS.length) {
+            throw new CheckpointException("unknown optimizer kind " + kind);
+        }
+        if (KINDS[kind] != opt.kind()) {
+            throw new CheckpointException("checkpoint is of a " + KINDS[kind] + " optimizer, not " + opt.kind());
+        }
         long steps = bb.getLong();
         long skipped = bb.getLong();
-        double maxGsnr = bb.getDouble();
+        double extra = bb.getDouble();
         int groupCount = bb.getInt();
         if (groupCount != opt.groups().size()) {
             throw new CheckpointException("checkpoint has " + groupCount + " groups but the optimizer has "
                     + opt.groups().size());
         }
         List<GroupState> groups = new ArrayList<>(groupCount);
-        for (SgdSai.Group g : opt.groups()) {
+        for (Optimizer.Group g : opt.groups()) {
             String where = "checkpoint group " + g.index();
             double lr = Hyper.lr(where, bb.getDouble());
             double momentum = Hyper.momentum(where, bb.getDouble());
+            double beta2 = v1 ? Double.NaN : bb.getDouble();
+            if (!Double.isNaN(beta2) || !Double.isNaN(g.beta2())) {
+                Hyper.beta2(where, beta2);
+            }
             double eps = Hyper.eps(where, bb.getDouble());
             double wd = Hyper.weightDecay(where, bb.getDouble());
             boolean maximize = flag(bb.get(), where + " maximize");
             int scaling = bb.get();
-            if (scaling < 0 || scaling >= SCALINGS.length) {
-                throw new CheckpointException(where + ": unknown scaling mode " + scaling);
+            if (scaling < (v1 ? 0 : -1) || scaling >= SCALINGS.length || (scaling < 0) != (g.scaling() == null)) {
+                throw new CheckpointException(where + ": scaling mode " + scaling + " does not fit a " + opt.kind());
             }
+            boolean amsgrad = !v1 && flag(bb.get(), where + " amsgrad");
             int tensorCount = bb.getInt();
             if (tensorCount != g.tensors().size()) {
                 throw new CheckpointException(where + " has " + tensorCount + " tensors but the optimizer's has "
                         + g.tensors().size());
             }
             List<TensorState> tensors = new ArrayList<>(tensorCount);
-            for (SgdSai.Tensor t : g.tensors()) {
+            for (Optimizer.Tensor t : g.tensors()) {
                 int nameLength = bb.getInt();
                 if (nameLength < 0 || nameLength > bb.remaining()) {
                     throw new CheckpointException(where + ": bad tensor name length " + nameLength);
@@ -193,17 +217,27 @@ final class Checkpoint {
                 long tSteps = bb.getLong();
                 double gsnr = bb.getDouble();
                 float scale = bb.getFloat();
-                float[] m = null;
-                if (flag(bb.get(), where + " hasMomentum")) {
-                    m = new float[length];
-                    bb.asFloatBuffer().get(m);
-                    bb.position(bb.position() + 4 * length);
+                float[][] buffers = new float[3][];
+                int[] expected = {length, t.blockSize() > 0 ? length / t.blockSize() : -1, length};
+                for (int k = 0; k < (v1 ? 1 : 3); k++) {
+                    if (!flag(bb.get(), where + " buffer " + k + " present")) {
+                        continue;
+                    }
+                    int n = v1 ? length : bb.getInt();
+                    if (n != expected[k]) {
+                        throw new CheckpointException(where + ": state buffer " + k + " of tensor '" + t.name() + "' has "
+                                + n + " values; expected " + expected[k]);
+                    }
+                    buffers[k] = new float[n];
+                    bb.asFloatBuffer().get(buffers[k]);
+                    bb.position(bb.position() + 4 * n);
                 }
-                tensors.add(new TensorState(tSteps, gsnr, scale, m));
+                tensors.add(new TensorState(tSteps, gsnr, scale, buffers));
             }
-            groups.add(new GroupState(lr, momentum, eps, wd, maximize, SCALINGS[scaling], tensors));
+            groups.add(new GroupState(lr, momentum, beta2, eps, wd, maximize, scaling < 0 ? null : SCALINGS[scaling],
+                    amsgrad, tensors));
         }
-        return new State(steps, skipped, maxGsnr, groups);
+        return new State(steps, skipped, extra, groups);
     }
 
     private static boolean flag(byte b, String what) throws CheckpointException {

@@ -1,24 +1,31 @@
 package io.github.sgdsai;
 
+import io.github.sgdsai.schedule.Schedule;
+
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
 /**
- * Hyperparameters and tensors of one parameter group, as given to a builder. Values left unset fall back to
- * the {@link SgdSai.Builder}'s, then to the defaults (momentum 0.9, eps 1e-8, weight decay 1e-2, maximize
- * false, {@link Scaling#GSNR}); lr has no default.
+ * Hyperparameters and tensors of one parameter group, as given to a builder. Values left unset fall back to the
+ * optimizer builder's, then to the optimizer's defaults; lr has no default. The learning rate, the momentum (β₁)
+ * and the weight decay are each either a fixed number or a {@link Schedule} of the step count, never both.
  *
  * @param <B> the concrete builder type, returned by every setter for chaining
  */
-public abstract sealed class GroupSpec<B extends GroupSpec<B>> permits SgdSai.Builder, SgdSai.GroupBuilder {
+public abstract class GroupSpec<B extends GroupSpec<B>> {
     Double lr;
+    Schedule lrSchedule;
     Double momentum;
+    Schedule momentumSchedule;
+    Double beta2;
     Double eps;
     Double weightDecay;
+    Schedule weightDecaySchedule;
     Boolean maximize;
     Scaling scaling;
+    Boolean amsgrad;
     final List<TensorSpec> tensors = new ArrayList<>();
 
     GroupSpec() {
@@ -27,45 +34,145 @@ public abstract sealed class GroupSpec<B extends GroupSpec<B>> permits SgdSai.Bu
     record TensorSpec(String name, FloatSpan param, FloatSpan grad) {
     }
 
+    /** The hyperparameters of a group once defaults are applied and everything is validated. */
+    record Values(double lr, double momentum, double beta2, double eps, double weightDecay, boolean maximize,
+                  Scaling scaling, boolean amsgrad, Schedule lrSchedule, Schedule momentumSchedule,
+                  Schedule weightDecaySchedule) {
+    }
+
     @SuppressWarnings("unchecked")
-    private B self() {
+    final B self() {
         return (B) this;
     }
 
-    /** Learning rate η ≥ 0 (required, here or on the optimizer builder). Can be changed later with {@link SgdSai.Group#setLr}. */
+    /**
+     * Learning rate η ≥ 0 (required, here or on the optimizer builder, as a number or a schedule). Can be changed
+     * later with {@link Optimizer.Group#setLr}.
+     *
+     * @param lr the learning rate
+     * @return this builder
+     */
     public B lr(double lr) {
         this.lr = lr;
         return self();
     }
 
-    /** Momentum μ ∈ [0, 1); default 0.9. With 0 no momentum buffer is kept. */
-    public B momentum(double momentum) {
-        this.momentum = momentum;
+    /**
+     * Learning rate as a schedule of the optimizer's step count (see {@link io.github.sgdsai.schedule.Schedules}):
+     * the step after {@code t} applied steps uses {@code schedule.at(t)}. A step skipped by the non-finite policy
+     * does not advance it (torch's schedulers, stepped by the training loop, do advance). A group with a scheduled lr
+     * refuses {@link Optimizer.Group#setLr}.
+     *
+     * @param schedule the schedule
+     * @return this builder
+     */
+    public B lr(Schedule schedule) {
+        this.lrSchedule = Objects.requireNonNull(schedule, "lr schedule is null");
         return self();
     }
 
-    /** ε ≥ 0 added to the gradient's standard deviation in g-SNR = ‖g‖ / (σ + ε); default 1e-8. */
+    /**
+     * ε ≥ 0: SGD-SaI adds it to the gradient's standard deviation in g-SNR = ‖g‖ / (σ + ε), Adam to the
+     * denominator; default 1e-8.
+     *
+     * @param eps the value
+     * @return this builder
+     */
     public B eps(double eps) {
         this.eps = eps;
         return self();
     }
 
-    /** Decoupled weight decay λ ≥ 0 (p ← p·(1 − λη) − …); default 1e-2. */
+    /**
+     * Decoupled weight decay λ ≥ 0 ({@code p ← p·(1 − λη) − …}); the default depends on the optimizer.
+     *
+     * @param weightDecay the value
+     * @return this builder
+     */
     public B weightDecay(double weightDecay) {
         this.weightDecay = weightDecay;
         return self();
     }
 
-    /** Whether to maximize the objective (use −g for g); default false. */
+    /**
+     * Decoupled weight decay as a schedule of the step count.
+     *
+     * @param schedule the schedule
+     * @return this builder
+     */
+    public B weightDecay(Schedule schedule) {
+        this.weightDecaySchedule = Objects.requireNonNull(schedule, "weight decay schedule is null");
+        return self();
+    }
+
+    /**
+     * Whether to maximize the objective (use −g for g); default false.
+     *
+     * @param maximize the value
+     * @return this builder
+     */
     public B maximize(boolean maximize) {
         this.maximize = maximize;
         return self();
     }
 
-    /** How the per-tensor scale is derived from g-SNR; default {@link Scaling#GSNR}. */
-    public B scaling(Scaling scaling) {
-        this.scaling = Objects.requireNonNull(scaling, "scaling is null");
-        return self();
+    /** Applies the builder's values and {@code d} to unset ones, and validates; names {@code where} in errors. */
+    Values resolve(String where, GroupSpec<?> builder, Values d) {
+        Setting lrSet = choose(where, "lr", lr, lrSchedule, builder.lr, builder.lrSchedule, null);
+        Setting muSet = choose(where, "momentum", momentum, momentumSchedule, builder.momentum, builder.momentumSchedule,
+                d.momentum());
+        Setting wdSet = choose(where, "weight decay", weightDecay, weightDecaySchedule, builder.weightDecay,
+                builder.weightDecaySchedule, d.weightDecay());
+        return new Values(
+                Hyper.lr(lrSet.where(where, "lr"), lrSet.initial()),
+                Hyper.momentum(muSet.where(where, "momentum"), muSet.initial()),
+                Double.isNaN(d.beta2()) ? Double.NaN : Hyper.beta2(where, pick(beta2, builder.beta2, d.beta2())),
+                Hyper.eps(where, pick(eps, builder.eps, d.eps())),
+                Hyper.weightDecay(wdSet.where(where, "weight decay"), wdSet.initial()),
+                maximize != null ? maximize : builder.maximize != null ? builder.maximize : d.maximize(),
+                scaling != null ? scaling : builder.scaling != null ? builder.scaling : d.scaling(),
+                amsgrad != null ? amsgrad : builder.amsgrad != null ? builder.amsgrad : d.amsgrad(),
+                lrSet.schedule(), muSet.schedule(), wdSet.schedule());
+    }
+
+    /** A hyperparameter as a fixed value or a schedule. */
+    private record Setting(double value, Schedule schedule) {
+        /** The value at step 0. */
+        double initial() {
+            return schedule != null ? schedule.at(0) : value;
+        }
+
+        String where(String group, String what) {
+            return schedule != null ? group + " " + what + " schedule at step 0" : group;
+        }
+    }
+
+    /**
+     * The group's own setting, else the builder's, else {@code dflt}; refuses a spec that sets a value both ways, and a
+     * missing value without a default.
+     */
+    private static Setting choose(String where, String what, Double value, Schedule schedule, Double builderValue,
+                                  Schedule builderSchedule, Double dflt) {
+        if (value != null && schedule != null) {
+            throw new IllegalArgumentException(where + ": " + what + " is set both as a number and as a schedule; choose one");
+        }
+        if (builderValue != null && builderSchedule != null) {
+            throw new IllegalArgumentException("builder: " + what + " is set both as a number and as a schedule; choose one");
+        }
+        if (value != null || schedule != null) {
+            return new Setting(value != null ? value : Double.NaN, schedule);
+        }
+        if (builderValue != null || builderSchedule != null) {
+            return new Setting(builderValue != null ? builderValue : Double.NaN, builderSchedule);
+        }
+        if (dflt == null) {
+            throw new IllegalArgumentException(where + ": " + what + " is required (set it on the builder or the group)");
+        }
+        return new Setting(dflt, null);
+    }
+
+    private static double pick(Double groupValue, Double builderValue, double dflt) {
+        return groupValue != null ? groupValue : builderValue != null ? builderValue : dflt;
     }
 
     /** Adds a tensor whose parameter and gradient are whole arrays of equal length. */

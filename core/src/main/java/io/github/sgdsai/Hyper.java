@@ -1,6 +1,6 @@
 package io.github.sgdsai;
 
-/** Validation of hyperparameters, shared by the builders, {@link SgdSai.Group#setLr} and checkpoint restore. */
+/** Validation of hyperparameters, shared by the builders, {@link Optimizer.Group#setLr} and checkpoint restore. */
 final class Hyper {
     private Hyper() {
     }
@@ -14,9 +14,16 @@ final class Hyper {
 
     static double momentum(String where, double momentum) {
         if (!(momentum >= 0 && momentum < 1)) {
-            throw new IllegalArgumentException(where + ": momentum must lie in [0, 1), got " + momentum);
+            throw new IllegalArgumentException(where + ": momentum (beta1) must lie in [0, 1), got " + momentum);
         }
         return momentum;
+    }
+
+    static double beta2(String where, double beta2) {
+        if (!(beta2 >= 0 && beta2 < 1)) {
+            throw new IllegalArgumentException(where + ": beta2 must lie in [0, 1), got " + beta2);
+        }
+        return beta2;
     }
 
     static double eps(String where, double eps) {

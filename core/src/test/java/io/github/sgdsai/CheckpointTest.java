@@ -130,8 +130,8 @@ class CheckpointTest {
                 assertRejectedAndUnchanged(target, bad, "checksum mismatch");
             }
             byte[] v2 = good.clone();
-            ByteBuffer.wrap(v2).putInt(8, 2);
-            assertRejectedAndUnchanged(target, v2, "version 2 is not supported");
+            ByteBuffer.wrap(v2).putInt(8, 3);
+            assertRejectedAndUnchanged(target, v2, "version 3 is not supported");
             try (SgdSai other = SgdSai.builder().lr(0.1).add("x", new float[50], new float[50]).build()) {
                 ByteArrayOutputStream out = new ByteArrayOutputStream();
                 other.save(out);

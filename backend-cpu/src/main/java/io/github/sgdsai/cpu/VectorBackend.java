@@ -73,6 +73,12 @@ public final class VectorBackend implements Backend, WorkerPool.Job {
         return bad == Integer.MAX_VALUE ? -1 : bad;
     }
 
+    /** Interim: every feature, the ones without vector kernels yet run on the scalar reference kernels. */
+    @Override
+    public boolean supports(Feature feature) {
+        return true;
+    }
+
     @Override
     public void update(StepBatch b) {
         plan(b);
@@ -158,6 +164,12 @@ public final class VectorBackend implements Backend, WorkerPool.Job {
 
     private void update(int t, int f, int e) {
         StepBatch b = batch;
+        if (b.kind(t).compareTo(StepBatch.Kind.ADAMW) >= 0 || Math.abs(b.gradScale(t)) != 1f) {
+            if (f == 0 || b.kind(t) != StepBatch.Kind.ADAM_MINI) { // interim: Adam-mini whole on the first chunk's thread
+                ScalarBackend.update(b, t, f, b.kind(t) == StepBatch.Kind.ADAM_MINI ? b.param(t).length() : e);
+            }
+            return;
+        }
         FloatSpan p = b.param(t);
         FloatSpan g = b.grad(t);
         float decay = b.decay(t);

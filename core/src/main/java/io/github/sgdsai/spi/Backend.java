@@ -12,6 +12,30 @@ import io.github.sgdsai.FloatSpan;
  */
 public interface Backend extends AutoCloseable {
 
+    /** What a backend can do beyond the SGD kinds of {@link StepBatch}; see {@link #supports}. */
+    enum Feature {
+        /** {@link StepBatch.Kind#SGD}, {@link StepBatch.Kind#INIT} and {@link StepBatch.Kind#MOMENTUM} with {@code |gradScale| = 1}. */
+        SGD_MOMENTUM,
+        /**
+         * Any {@link StepBatch#gradScale} (gradient clipping), and the per-entry sums of squares of
+         * {@link #firstNonFiniteTensor(StepBatch, double[])} exactly as {@link ScalarBackend#sumSquares} defines them.
+         */
+        GRADIENT_SCALE,
+        /** {@link StepBatch.Kind#ADAMW}, amsgrad included. */
+        ADAMW,
+        /** {@link StepBatch.Kind#ADAM_MINI}. */
+        ADAM_MINI
+    }
+
+    /**
+     * Whether this backend implements {@code feature} bit for bit like {@link ScalarBackend}. The optimizer refuses,
+     * at build time and with a message naming the backend, a configuration that needs a feature its backend lacks.
+     * The default claims {@link Feature#SGD_MOMENTUM} only.
+     */
+    default boolean supports(Feature feature) {
+        return feature == Feature.SGD_MOMENTUM;
+    }
+
     /** Short name, as in {@link BackendProvider#name()}. */
     String name();
 
@@ -22,10 +46,50 @@ public interface Backend extends AutoCloseable {
     int firstNonFiniteTensor(StepBatch batch);
 
     /**
+     * {@link #firstNonFiniteTensor(StepBatch)}, and when {@code sumSquares} is not {@code null} also
+     * {@code sumSquares[i] = Σ g²} of every entry's gradient, computed exactly as
+     * {@link ScalarBackend#sumSquares}{@code (g, 1, 0, n)} (NaN or infinite where the gradient is), so that
+     * the global gradient norm for clipping comes from the same read-only pass as the check. Modifies
+     * {@code sumSquares} only. Needs {@link Feature#GRADIENT_SCALE} when {@code sumSquares} is not null; the
+     * default reads host storage with the scalar kernels.
+     */
+    default int firstNonFiniteTensor(StepBatch batch, double[] sumSquares) {
+        if (sumSquares == null) {
+            return firstNonFiniteTensor(batch);
+        }
+        int bad = -1;
+        for (int t = 0; t < batch.size(); t++) {
+            FloatSpan g = batch.grad(t);
+            sumSquares[t] = ScalarBackend.sumSquares(g, 1f, 0, g.length());
+            if (bad < 0 && !Double.isFinite(sumSquares[t])) { // squares of finite floats cannot overflow a double sum
+                bad = t;
+            }
+        }
+        return bad;
+    }
+
+    /**
      * The two moments g-SNR is made of, computed in double without overflow, underflow or cancellation:
      * {@code out[0] = Σ g_i²} and {@code out[1] = Σ (g_i − ḡ)²}, where ḡ is the mean. Modifies {@code out} only.
      */
     void moments(FloatSpan grad, double[] out);
+
+    /**
+     * {@link #moments(FloatSpan, double[])} of the scaled gradient {@code g * scale} (each product rounded to
+     * float, as the update sees it). Used at a tensor's first step when clipping is on. The default copies the
+     * scaled values into a temporary array (first steps only, so the hot path still allocates nothing).
+     */
+    default void moments(FloatSpan grad, float scale, double[] out) {
+        if (scale == 1f) {
+            moments(grad, out);
+            return;
+        }
+        float[] scaled = new float[grad.length()];
+        for (int i = 0; i < scaled.length; i++) {
+            scaled[i] = grad.get(i) * scale;
+        }
+        moments(FloatSpan.of(scaled), out);
+    }
 
     /** Applies one step to every tensor of {@code batch}, following the arithmetic documented on {@link StepBatch}. */
     void update(StepBatch batch);
@@ -33,6 +97,14 @@ public interface Backend extends AutoCloseable {
     /** A new zero-filled momentum buffer for {@code param}, on the same kind of storage. */
     default FloatSpan allocateMomentum(FloatSpan param) {
         return FloatSpan.allocateLike(param, param.length());
+    }
+
+    /**
+     * A new zero-filled state buffer of {@code length} floats for {@code param} (an Adam second moment, its amsgrad
+     * maximum, or Adam-mini's per-block values), on the same kind of storage.
+     */
+    default FloatSpan allocateState(FloatSpan param, int length) {
+        return FloatSpan.allocateLike(param, length);
     }
 
     /** Makes the host copy of a momentum buffer current (backends that keep state on a device copy it back). */

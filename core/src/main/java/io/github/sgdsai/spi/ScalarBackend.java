@@ -17,6 +17,12 @@ public final class ScalarBackend implements Backend {
         return NAME;
     }
 
+    /** Every feature: this backend defines them. */
+    @Override
+    public boolean supports(Feature feature) {
+        return true;
+    }
+
     @Override
     public int firstNonFiniteTensor(StepBatch batch) {
         for (int t = 0; t < batch.size(); t++) {
@@ -45,17 +51,135 @@ public final class ScalarBackend implements Backend {
         }
     }
 
-    /** Applies entry {@code t} of {@code batch} to elements {@code [from, to)}. Modifies its parameter and momentum. */
+    /**
+     * Applies entry {@code t} of {@code batch} to elements {@code [from, to)} (for {@link StepBatch.Kind#ADAM_MINI},
+     * {@code from} and {@code to} must be multiples of the block size, or {@code to} the tensor's end). Modifies
+     * its parameter and state.
+     */
     public static void update(StepBatch batch, int t, int from, int to) {
         FloatSpan p = batch.param(t);
         FloatSpan g = batch.grad(t);
+        FloatSpan m = batch.momentum(t);
+        float gs = batch.gradScale(t);
         float decay = batch.decay(t);
         switch (batch.kind(t)) {
-            case SGD -> sgd(p, g, batch.sign(t) * batch.negStep(t), decay, from, to);
-            case INIT -> init(p, g, batch.momentum(t), batch.sign(t), batch.sign(t) * batch.negStep(t), decay, from, to);
-            case MOMENTUM -> momentum(p, g, batch.momentum(t), batch.gradCoef(t), batch.mu(t), batch.negStep(t),
-                    decay, from, to);
+            case SGD -> scaledSgd(p, g, gs, batch.negStep(t), decay, from, to);
+            case INIT -> scaledInit(p, g, m, gs, batch.negStep(t), decay, from, to);
+            case MOMENTUM -> scaledMomentum(p, g, m, gs, batch.oneMinusMu(t), batch.mu(t), batch.negStep(t), decay, from, to);
+            case ADAMW -> adamw(batch, t, from, to);
+            case ADAM_MINI -> {
+                int b = batch.blockSize(t);
+                for (int f = from; f < to; f += b) {
+                    adamMiniBlock(batch, t, f, f + b);
+                }
+            }
         }
+    }
+
+    /** {@code p = fma(g * gs, negStep, p * decay)} on {@code [from, to)}. Modifies p; g not modified. */
+    public static void scaledSgd(FloatSpan p, FloatSpan g, float gs, float negStep, float decay, int from, int to) {
+        for (int i = from; i < to; i++) {
+            p.set(i, Math.fma(g.get(i) * gs, negStep, p.get(i) * decay));
+        }
+    }
+
+    /** {@code m = g * gs; p = fma(m, negStep, p * decay)} on {@code [from, to)}. Modifies p and m; g not modified. */
+    public static void scaledInit(FloatSpan p, FloatSpan g, FloatSpan m, float gs, float negStep, float decay,
+                                  int from, int to) {
+        for (int i = from; i < to; i++) {
+            float gi = g.get(i) * gs;
+            m.set(i, gi);
+            p.set(i, Math.fma(gi, negStep, p.get(i) * decay));
+        }
+    }
+
+    /**
+     * {@code m = fma(g * gs, oneMinusMu, m * mu); p = fma(m, negStep, p * decay)} on {@code [from, to)}.
+     * Modifies p and m; g not modified.
+     */
+    public static void scaledMomentum(FloatSpan p, FloatSpan g, FloatSpan m, float gs, float oneMinusMu, float mu,
+                                      float negStep, float decay, int from, int to) {
+        for (int i = from; i < to; i++) {
+            float mi = Math.fma(g.get(i) * gs, oneMinusMu, m.get(i) * mu);
+            m.set(i, mi);
+            p.set(i, Math.fma(mi, negStep, p.get(i) * decay));
+        }
+    }
+
+    /**
+     * AdamW on elements {@code [from, to)} of entry {@code t}, torch's fused arithmetic (see {@link StepBatch}):
+     * {@code p = p·decay; m = lerp(m, gs, b1c); v = fma(b2c·gs, gs, v·beta2); p = p + (negStepBc·m) / (sqrt(v) / sqrtBc2 + eps)}.
+     * Modifies p, m, v (and vmax with amsgrad); g not modified.
+     */
+    public static void adamw(StepBatch b, int t, int from, int to) {
+        FloatSpan p = b.param(t), g = b.grad(t), m = b.momentum(t), v = b.second(t), vmax = b.maxSecond(t);
+        float gs = b.gradScale(t), decay = b.decay(t), b1c = b.b1c(t), beta2 = b.beta2(t), b2c = b.b2c(t);
+        float sqrtBc2 = b.sqrtBc2(t), eps = b.eps(t), negStepBc = b.negStepBc(t);
+        for (int i = from; i < to; i++) {
+            float gi = g.get(i) * gs;
+            float mi = lerp(m.get(i), gi, b1c);
+            float vi = Math.fma(b2c * gi, gi, v.get(i) * beta2);
+            m.set(i, mi);
+            v.set(i, vi);
+            if (vmax != null) {
+                vi = Math.max(vmax.get(i), vi);
+                vmax.set(i, vi);
+            }
+            float d = (float) Math.sqrt(vi) / sqrtBc2 + eps;
+            p.set(i, p.get(i) * decay + (negStepBc * mi) / d);
+        }
+    }
+
+    /**
+     * Adam-mini on the block {@code [from, to)} of entry {@code t} (one value of v, at index
+     * {@code from / blockSize}): {@code q = (float)(sumSquares(gs) / (to - from))}, {@code v = fma(b2c, q, v·beta2)},
+     * then AdamW's m and p updates with that v. Modifies p, m and the block's v; g not modified.
+     */
+    public static void adamMiniBlock(StepBatch b, int t, int from, int to) {
+        FloatSpan p = b.param(t), g = b.grad(t), m = b.momentum(t), v = b.second(t);
+        float gs = b.gradScale(t), decay = b.decay(t), b1c = b.b1c(t);
+        float sqrtBc2 = b.sqrtBc2(t), eps = b.eps(t), negStepBc = b.negStepBc(t);
+        int block = from / b.blockSize(t);
+        float q = (float) (sumSquares(g, gs, from, to) / (to - from));
+        float vb = Math.fma(b.b2c(t), q, v.get(block) * b.beta2(t));
+        v.set(block, vb);
+        float d = (float) Math.sqrt(vb) / sqrtBc2 + eps;
+        for (int i = from; i < to; i++) {
+            float mi = lerp(m.get(i), g.get(i) * gs, b1c);
+            m.set(i, mi);
+            p.set(i, p.get(i) * decay + (negStepBc * mi) / d);
+        }
+    }
+
+    /** torch's float {@code lerp(a, x, w)}: {@code fma(w, x - a, a)} when {@code w < 0.5}, else {@code fma(w - 1, x - a, x)}. */
+    public static float lerp(float a, float x, float w) {
+        return w < 0.5f ? Math.fma(w, x - a, a) : Math.fma(w - 1f, x - a, x);
+    }
+
+    /**
+     * {@code Σ (g_i · scale)²} over {@code [from, to)}, each product rounded to float and squared exactly in double,
+     * added in an order fixed for every backend: the range is cut into blocks of {@link StepBatch#SUM_BLOCK} elements
+     * from {@code from}; within a block, element {@code j} (counted from the block's start) is added to accumulator
+     * {@code j mod }{@link StepBatch#SUM_LANES}, each accumulator in index order from 0.0; a block's sum is its
+     * accumulators added in lane order from 0.0, and the result is the blocks' sums added in block order from 0.0.
+     * (So vector backends keep 16 double lanes per block, and may read several blocks at once.) Modifies nothing.
+     */
+    public static double sumSquares(FloatSpan g, float scale, int from, int to) {
+        double total = 0;
+        for (int b = from; b < to; b += StepBatch.SUM_BLOCK) {
+            int e = Math.min(to, b + StepBatch.SUM_BLOCK);
+            double block = 0;
+            for (int lane = 0; lane < StepBatch.SUM_LANES; lane++) {
+                double acc = 0; // accumulator 'lane': elements b + lane, b + lane + 16, ... in index order
+                for (int i = b + lane; i < e; i += StepBatch.SUM_LANES) {
+                    double x = g.get(i) * scale;
+                    acc += x * x;
+                }
+                block += acc;
+            }
+            total += block;
+        }
+        return total;
     }
 
     /**

@@ -76,6 +76,7 @@ final class Mutants {
                             m.set(i, mi);
                             yield mi * b.negStep(t);
                         }
+                        default -> throw new UnsupportedOperationException("this mutant breaks SGD only");
                     };
                     p.set(i, d + p.get(i) * b.decay(t));
                 }

@@ -1,0 +1,854 @@
+package io.github.sgdsai;
+
+import io.github.sgdsai.schedule.Schedule;
+import io.github.sgdsai.spi.Backend;
+import io.github.sgdsai.spi.BackendOptions;
+import io.github.sgdsai.spi.ScalarBackend;
+import io.github.sgdsai.spi.StepBatch;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * The engine every optimizer of this library runs on ({@link SgdSai}, {@link AdamW}, {@link AdamMini}): parameter
+ * groups with per-group hyperparameters and schedules, tensors that sit steps out, the non-finite check and global
+ * gradient-norm clipping (one read-only pass), checkpoints, and dispatch of one batched update per step to a
+ * {@link Backend}. An optimizer adds only its update rule and its state: what it allocates for a tensor, the
+ * coefficients of a tensor's entry in the {@link StepBatch}, and what it needs to prepare at a tensor's first step.
+ *
+ * <h2>A step</h2>
+ * <ol>
+ *   <li>Every scheduled hyperparameter takes its schedule's value at {@link #steps()} (the number of steps applied
+ *       so far; a skipped step does not advance it), and is validated.</li>
+ *   <li>Unless the policy is {@link NonFinitePolicy#UNCHECKED}, every gradient taking part is checked for NaN and
+ *       infinities; with {@link Builder#clipGradNorm} the same read-only pass also yields the global norm
+ *       {@code ‖g‖ = sqrt(Σ g²)} over every gradient taking part (in double, in a fixed order), and the clipping
+ *       coefficient {@code c = (float) min(1, max / (‖g‖ + 1e-6))} (torch's {@code clip_grad_norm_}).</li>
+ *   <li>The optimizer prepares its first-step values (SGD-SaI's g-SNR, of the clipped gradient).</li>
+ *   <li>One batched update: every gradient element is first multiplied by {@code c} (and by −1 when maximizing),
+ *       in float, inside the update kernel, so clipping costs no pass of its own.</li>
+ * </ol>
+ * If anything in 1–3 fails, every parameter, gradient and state buffer is left bit-identical.
+ *
+ * <p>Not thread-safe: call it from one thread at a time. It owns its backend (and the backend's threads):
+ * {@link #close()} releases them.
+ */
+public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, AdamW, AdamMini {
+
+    /** Bytes of per-tensor scalar state counted by {@link #stateBytes()}: the step count and one double. */
+    public static final int SCALAR_STATE_BYTES_PER_TENSOR = 16;
+
+    /** Added to the norm in the clipping coefficient, as in torch's {@code clip_grad_norm_}. */
+    public static final double CLIP_EPS = 1e-6;
+
+    final Backend backend;
+    private final NonFinitePolicy policy;
+    private final double maxGradNorm;
+    private final List<Group> groups;
+    private final List<Tensor> tensors;
+    private final Tensor[] all;
+    final Tensor[] active;
+    private final StepBatch batch;
+    private final double[] sumSquares;
+    private long steps;
+    private long skippedSteps;
+    private double lastGradNorm = Double.NaN;
+    private Skip lastSkip;
+    private boolean closed;
+
+    Optimizer(Builder<?, ?, ?> b, List<Group> groups, Backend backend) {
+        this.backend = backend;
+        this.policy = b.policy;
+        this.maxGradNorm = b.maxGradNorm;
+        this.groups = Collections.unmodifiableList(groups);
+        List<Tensor> list = new ArrayList<>();
+        for (Group g : groups) {
+            list.addAll(g.tensors);
+        }
+        this.tensors = Collections.unmodifiableList(list);
+        this.all = list.toArray(new Tensor[0]);
+        this.active = new Tensor[all.length];
+        this.batch = new StepBatch(all.length);
+        this.sumSquares = Double.isNaN(maxGradNorm) ? null : new double[all.length];
+    }
+
+    /** Which optimizer this is, as recorded in checkpoints. */
+    abstract Kind kind();
+
+    /**
+     * Computes what a step needs before anything may change (e.g. SGD-SaI's first-step g-SNR of the gradient scaled by
+     * {@code clip}) for the {@code n} tensors in {@link #active}; modifies nothing the caller can see, and may throw.
+     */
+    void prepare(int n, float clip) {
+    }
+
+    /** Makes what {@link #prepare} computed current, once everything that could fail has passed. Must not fail. */
+    void commit() {
+    }
+
+    /**
+     * Commits what {@link #prepare} computed, allocates state a tensor needs from this step on, and sets entry
+     * {@code i} of {@code batch} for tensor {@code t} (its own step count not yet incremented) with gradient scale
+     * {@code gs} (the sign times the clipping coefficient). Must not fail.
+     */
+    abstract void setEntry(StepBatch batch, int i, Tensor t, float gs);
+
+    /** The backend features this optimizer's configuration needs, clipping aside. */
+    abstract Set<Backend.Feature> features();
+
+    /** Bytes of per-parameter state buffers a tensor holds now. */
+    static long bufferBytes(Tensor t) {
+        long n = 0;
+        for (FloatSpan s : new FloatSpan[] {t.momentum, t.second, t.maxSecond}) {
+            n += s != null ? 4L * s.length() : 0;
+        }
+        return n;
+    }
+
+    /**
+     * Applies one step to every tensor that is not {@linkplain Tensor#setFrozen frozen}, reading the gradients as they
+     * are now (see the class documentation for what a step does).
+     *
+     * @return {@code true} if the step was applied, {@code false} if it was skipped under
+     *         {@link NonFinitePolicy#SKIP_STEP} (see {@link #lastSkip()})
+     * @throws NonFiniteGradientException under {@link NonFinitePolicy#THROW}, naming the tensor and index
+     * @throws IllegalArgumentException if a schedule yields an invalid value at this step (naming group and step)
+     * @throws ArithmeticException if a first-step g-SNR is not finite (e.g. ε = 0 and a constant gradient)
+     * @throws IllegalStateException if the optimizer was closed
+     */
+    public final boolean step() {
+        ensureOpen();
+        for (Group g : groups) {
+            g.resolveSchedules(steps);
+        }
+        int n = collectActive();
+        float clip = 1f;
+        double norm = Double.NaN;
+        if (n > 0 && (policy != NonFinitePolicy.UNCHECKED || sumSquares != null)) {
+            int bad = backend.firstNonFiniteTensor(batch, sumSquares);
+            if (bad >= 0 && policy != NonFinitePolicy.UNCHECKED) {
+                Tensor t = active[bad];
+                backend.syncToHost(t.grad);
+                int index = ScalarBackend.firstNonFinite(t.grad, 0, t.length());
+                float value = t.grad.get(index);
+                if (policy == NonFinitePolicy.THROW) {
+                    throw new NonFiniteGradientException(t.name, index, value);
+                }
+                skippedSteps++;
+                lastSkip = new Skip(steps, t.name, index, value);
+                return false;
+            }
+            if (sumSquares != null) {
+                double total = 0;
+                for (int i = 0; i < n; i++) {
+                    total += sumSquares[i];
+                }
+                norm = Math.sqrt(total);
+                double c = maxGradNorm / (norm + CLIP_EPS);
+                clip = c < 1 ? (float) c : 1f;
+            }
+        }
+        prepare(n, clip);
+        // Nothing has been modified up to here; from here on nothing can fail.
+        for (Group g : groups) {
+            g.commitSchedules();
+        }
+        commit();
+        for (int i = 0; i < n; i++) {
+            Tensor t = active[i];
+            setEntry(batch, i, t, t.group.maximize ? -clip : clip);
+        }
+        if (n > 0) {
+            backend.update(batch);
+        }
+        for (int i = 0; i < n; i++) {
+            active[i].steps++;
+        }
+        steps++;
+        lastGradNorm = norm;
+        return true;
+    }
+
+    /** Fills {@link #active} and the batch's storage with the tensors taking part; returns their number. */
+    private int collectActive() {
+        batch.clear();
+        int n = 0;
+        for (Tensor t : all) { // an array: no iterator on the hot path
+            if (!t.frozen) {
+                active[n++] = t;
+                batch.add(t.param, t.grad, t.momentum);
+            }
+        }
+        return n;
+    }
+
+    /** A new state buffer of {@code length} floats for {@code t}, on its parameter's kind of storage. */
+    FloatSpan allocate(Tensor t, int length) {
+        return backend.allocateState(t.param, length);
+    }
+
+    /** The parameter groups, in the order they were given (the default group, if used, first). */
+    public List<Group> groups() {
+        return groups;
+    }
+
+    /**
+     * Group {@code index}.
+     *
+     * @param index position in {@link #groups()}
+     * @return the group
+     */
+    public Group group(int index) {
+        return groups.get(index);
+    }
+
+    /** Every tensor, group by group, in the order they were added. */
+    public List<Tensor> tensors() {
+        return tensors;
+    }
+
+    /**
+     * The tensor called {@code name}.
+     *
+     * @param name the tensor's name
+     * @return the tensor
+     * @throws IllegalArgumentException if there is none
+     */
+    public Tensor tensor(String name) {
+        for (Tensor t : tensors) {
+            if (t.name.equals(name)) {
+                return t;
+            }
+        }
+        throw new IllegalArgumentException("no tensor named '" + name + "'");
+    }
+
+    /** Number of steps applied (skipped steps not counted): the step count schedules are evaluated at. */
+    public long steps() {
+        return steps;
+    }
+
+    /** Number of steps skipped under {@link NonFinitePolicy#SKIP_STEP}. */
+    public long skippedSteps() {
+        return skippedSteps;
+    }
+
+    /** The most recent skipped step, or {@code null} if none was skipped. */
+    public Skip lastSkip() {
+        return lastSkip;
+    }
+
+    /** The non-finite gradient policy. */
+    public NonFinitePolicy nonFinitePolicy() {
+        return policy;
+    }
+
+    /** The clipping threshold of {@link Builder#clipGradNorm}, or NaN if gradients are not clipped. */
+    public double maxGradNorm() {
+        return maxGradNorm;
+    }
+
+    /**
+     * The global gradient norm {@code sqrt(Σ g²)} over the tensors of the last applied step, before clipping (what
+     * torch's {@code clip_grad_norm_} returns, for logging); NaN when clipping is off or before the first step.
+     */
+    public double lastGradNorm() {
+        return lastGradNorm;
+    }
+
+    /** Name of the backend running the kernels, e.g. {@code "scalar"} or {@code "vector"}. */
+    public String backendName() {
+        return backend.name();
+    }
+
+    /**
+     * Bytes of optimizer state held now: {@link #stateBufferBytes()} plus {@value #SCALAR_STATE_BYTES_PER_TENSOR}
+     * bytes of scalars per tensor.
+     */
+    public long stateBytes() {
+        return stateBufferBytes() + (long) SCALAR_STATE_BYTES_PER_TENSOR * tensors.size();
+    }
+
+    /**
+     * Bytes of per-parameter state buffers allocated now: 4 bytes per element of every momentum / moment buffer
+     * (SGD-SaI: 4 per parameter with momentum; AdamW: 8, 12 with amsgrad; Adam-mini: 4 plus 4 per block).
+     */
+    public long stateBufferBytes() {
+        long bytes = 0;
+        for (Tensor t : tensors) {
+            bytes += bufferBytes(t);
+        }
+        return bytes;
+    }
+
+    /**
+     * Writes the complete state (optimizer kind, hyperparameters, step counts, per-tensor scalars and state buffers)
+     * to {@code out} in the versioned, checksummed format described in {@link Checkpoint}. Does not close the
+     * stream. Schedules are not written: they are functions of {@link #steps()}, which is.
+     *
+     * @param out where to write
+     * @throws IOException if writing fails
+     */
+    public void save(OutputStream out) throws IOException {
+        ensureOpen();
+        for (Tensor t : tensors) {
+            for (FloatSpan s : t.stateBuffers()) {
+                if (s != null) {
+                    backend.stateToHost(s);
+                }
+            }
+        }
+        Checkpoint.write(this, out);
+    }
+
+    /**
+     * Replaces the state with one written by {@link #save} from an optimizer of the same kind and structure:
+     * continuing then gives a trajectory bit-identical to never having stopped. The whole checkpoint is read and
+     * checked first; if it is truncated, corrupted, of another version or kind, or does not fit (other group or
+     * tensor counts or sizes), a {@link CheckpointException} is thrown and this optimizer is left as it was. Reads
+     * {@code in} to its end; does not close it. A version-1 checkpoint (from before AdamW existed) loads as SGD-SaI.
+     *
+     * @param in where to read
+     * @throws IOException if reading fails ({@link CheckpointException} if the content is bad)
+     */
+    public void load(InputStream in) throws IOException {
+        ensureOpen();
+        Checkpoint.State s = Checkpoint.read(in, this);
+        steps = s.steps();
+        skippedSteps = s.skippedSteps();
+        restoreScalars(s.extra());
+        for (int gi = 0; gi < groups.size(); gi++) {
+            Checkpoint.GroupState gs = s.groups().get(gi);
+            Group g = groups.get(gi);
+            g.lr = gs.lr();
+            g.momentum = gs.momentum();
+            g.beta2 = gs.beta2();
+            g.eps = gs.eps();
+            g.weightDecay = gs.weightDecay();
+            g.maximize = gs.maximize();
+            g.scaling = gs.scaling();
+            g.amsgrad = gs.amsgrad();
+            for (int ti = 0; ti < g.tensors.size(); ti++) {
+                Checkpoint.TensorState ts = gs.tensors().get(ti);
+                Tensor t = g.tensors.get(ti);
+                t.steps = ts.steps();
+                t.gsnr = ts.gsnr();
+                t.scale = ts.scale();
+                t.momentum = restore(t, t.momentum, ts.buffers()[0]);
+                t.second = restore(t, t.second, ts.buffers()[1]);
+                t.maxSecond = restore(t, t.maxSecond, ts.buffers()[2]);
+            }
+        }
+        lastSkip = null;
+        lastGradNorm = Double.NaN;
+    }
+
+    private FloatSpan restore(Tensor t, FloatSpan current, float[] values) {
+        if (values == null) {
+            return null;
+        }
+        FloatSpan s = current != null && current.length() == values.length ? current : allocate(t, values.length);
+        s.copyFrom(values);
+        backend.stateFromHost(s);
+        return s;
+    }
+
+    /** An optimizer-wide double saved in checkpoints (SGD-SaI's max-normalization denominator), NaN if none. */
+    double savedScalar() {
+        return Double.NaN;
+    }
+
+    /** Restores {@link #savedScalar()}. */
+    void restoreScalars(double value) {
+    }
+
+    /** Releases the backend's threads or device memory. Idempotent; the optimizer cannot step afterwards. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            backend.close();
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("the optimizer is closed");
+        }
+    }
+
+    /** The optimizers, in the order of their checkpoint codes. */
+    enum Kind {
+        SGD_SAI, ADAMW, ADAM_MINI
+    }
+
+    /**
+     * A step skipped under {@link NonFinitePolicy#SKIP_STEP}.
+     *
+     * @param step   number of applied steps before it
+     * @param tensor name of the first tensor with a non-finite gradient
+     * @param index  index of the first non-finite value in it
+     * @param value  that value
+     */
+    public record Skip(long step, String tensor, int index, float value) {
+    }
+
+    /**
+     * A parameter group: tensors sharing hyperparameters. Which hyperparameters an optimizer reads is said on each
+     * accessor; the learning rate, momentum (β₁) and weight decay can follow a {@link Schedule}.
+     */
+    public static final class Group {
+        private final int index;
+        final List<Tensor> tensors = new ArrayList<>();
+        double lr;
+        double momentum;
+        double beta2;
+        double eps;
+        double weightDecay;
+        boolean maximize;
+        Scaling scaling;
+        boolean amsgrad;
+        final Schedule lrSchedule;
+        final Schedule momentumSchedule;
+        final Schedule weightDecaySchedule;
+        private double nextLr;
+        private double nextMomentum;
+        private double nextWeightDecay;
+
+        Group(int index, GroupSpec.Values v) {
+            this.index = index;
+            this.lr = v.lr();
+            this.momentum = v.momentum();
+            this.beta2 = v.beta2();
+            this.eps = v.eps();
+            this.weightDecay = v.weightDecay();
+            this.maximize = v.maximize();
+            this.scaling = v.scaling();
+            this.amsgrad = v.amsgrad();
+            this.lrSchedule = v.lrSchedule();
+            this.momentumSchedule = v.momentumSchedule();
+            this.weightDecaySchedule = v.weightDecaySchedule();
+        }
+
+        /** Evaluates and validates every schedule at {@code step} without changing the group. */
+        void resolveSchedules(long step) {
+            String where = "group " + index;
+            nextLr = lrSchedule == null ? lr : Hyper.lr(where + " lr schedule at step " + step, lrSchedule.at(step));
+            nextMomentum = momentumSchedule == null ? momentum
+                    : Hyper.momentum(where + " momentum schedule at step " + step, momentumSchedule.at(step));
+            nextWeightDecay = weightDecaySchedule == null ? weightDecay
+                    : Hyper.weightDecay(where + " weight decay schedule at step " + step, weightDecaySchedule.at(step));
+        }
+
+        /** Makes the values {@link #resolveSchedules} computed current. */
+        void commitSchedules() {
+            lr = nextLr;
+            momentum = nextMomentum;
+            weightDecay = nextWeightDecay;
+        }
+
+        /** Position in {@link Optimizer#groups()}. */
+        public int index() {
+            return index;
+        }
+
+        /** The group's tensors. */
+        public List<Tensor> tensors() {
+            return Collections.unmodifiableList(tensors);
+        }
+
+        /**
+         * Learning rate η: the one the last step used (with a schedule: its value at that step; before the first step,
+         * its value at step 0).
+         */
+        public double lr() {
+            return lr;
+        }
+
+        /**
+         * Changes the learning rate from the next step on.
+         *
+         * @param lr the new learning rate, finite and {@code >= 0}
+         * @throws IllegalArgumentException if {@code lr} is NaN, infinite or negative (nothing is changed)
+         * @throws IllegalStateException    if the group's learning rate follows a schedule
+         */
+        public void setLr(double lr) {
+            if (lrSchedule != null) {
+                throw new IllegalStateException("group " + index + ": its lr follows a schedule; setLr would be "
+                        + "overwritten at the next step (give the group a fixed lr, or change the schedule)");
+            }
+            this.lr = Hyper.lr("group " + index, lr);
+        }
+
+        /** The learning-rate schedule, or {@code null} for a fixed learning rate. */
+        public Schedule lrSchedule() {
+            return lrSchedule;
+        }
+
+        /** Momentum μ (SGD-SaI) or β₁ (AdamW, Adam-mini), as the last step used it. */
+        public double momentum() {
+            return momentum;
+        }
+
+        /** β₁ of AdamW and Adam-mini: the same value as {@link #momentum()}. */
+        public double beta1() {
+            return momentum;
+        }
+
+        /** β₂ of AdamW and Adam-mini (NaN for SGD-SaI). */
+        public double beta2() {
+            return beta2;
+        }
+
+        /** ε: of the g-SNR denominator (SGD-SaI) or of Adam's denominator. */
+        public double eps() {
+            return eps;
+        }
+
+        /** Decoupled weight decay λ ({@code p ← p·(1 − λη)}), as the last step used it. */
+        public double weightDecay() {
+            return weightDecay;
+        }
+
+        /** Whether the group maximizes. */
+        public boolean maximize() {
+            return maximize;
+        }
+
+        /** The SGD-SaI scaling mode ({@code null} for the Adam family). */
+        public Scaling scaling() {
+            return scaling;
+        }
+
+        /** Whether AdamW uses amsgrad. */
+        public boolean amsgrad() {
+            return amsgrad;
+        }
+    }
+
+    /** A parameter tensor with its gradient and state. */
+    public static final class Tensor {
+        final String name;
+        final Group group;
+        final FloatSpan param;
+        final FloatSpan grad;
+        final int blockSize;
+        FloatSpan momentum;
+        FloatSpan second;
+        FloatSpan maxSecond;
+        boolean frozen;
+        long steps;
+        double gsnr = Double.NaN;
+        float scale = Float.NaN;
+
+        Tensor(String name, Group group, FloatSpan param, FloatSpan grad, int blockSize) {
+            this.name = name;
+            this.group = group;
+            this.param = param;
+            this.grad = grad;
+            this.blockSize = blockSize;
+        }
+
+        FloatSpan[] stateBuffers() {
+            return new FloatSpan[] {momentum, second, maxSecond};
+        }
+
+        /** The tensor's name (unique within the optimizer). */
+        public String name() {
+            return name;
+        }
+
+        /** The group it belongs to. */
+        public Group group() {
+            return group;
+        }
+
+        /** Number of elements n. */
+        public int length() {
+            return param.length();
+        }
+
+        /** The parameter storage (modified by {@link Optimizer#step()}). */
+        public FloatSpan param() {
+            return param;
+        }
+
+        /** The gradient storage (never modified by the optimizer). */
+        public FloatSpan grad() {
+            return grad;
+        }
+
+        /** Whether the tensor sits out steps. */
+        public boolean isFrozen() {
+            return frozen;
+        }
+
+        /**
+         * Makes the tensor sit out (or take part in) the following steps, like a PyTorch parameter whose {@code grad}
+         * is {@code None}: a frozen tensor is left untouched, its state does not advance, and its first-step values
+         * are computed the first time it takes part.
+         *
+         * @param frozen whether to sit out
+         */
+        public void setFrozen(boolean frozen) {
+            this.frozen = frozen;
+        }
+
+        /** Number of steps this tensor took part in (AdamW's bias corrections use it). */
+        public long steps() {
+            return steps;
+        }
+
+        /** Whether the g-SNR has been computed (SGD-SaI: the tensor has taken part in a step). */
+        public boolean hasGsnr() {
+            return !Double.isNaN(gsnr);
+        }
+
+        /** SGD-SaI: the g-SNR from the tensor's first step, or NaN before it (always NaN for the Adam family). */
+        public double gsnr() {
+            return gsnr;
+        }
+
+        /** SGD-SaI: the learning-rate scale s used in every step (see {@link Scaling}), or NaN before the first step. */
+        public float scale() {
+            return scale;
+        }
+
+        /** Adam-mini: elements per second-moment block (1 for AdamW and per-element Adam-mini; 0 for SGD-SaI). */
+        public int blockSize() {
+            return blockSize;
+        }
+
+        FloatSpan momentumBuffer() {
+            return momentum;
+        }
+
+        @Override
+        public String toString() {
+            return "Tensor[" + name + ", n=" + length() + ", group=" + group.index + "]";
+        }
+    }
+
+    /**
+     * What every optimizer's builder offers beyond the group hyperparameters: further groups, the non-finite policy,
+     * clipping, the backend and its threads. Hyperparameters set on the builder are the defaults of every group;
+     * tensors added to it form the default group (group 0).
+     *
+     * @param <B> the concrete builder
+     * @param <G> its group builder
+     * @param <O> the optimizer it builds
+     */
+    public abstract static sealed class Builder<B extends Builder<B, G, O>, G extends GroupSpec<G>, O extends Optimizer>
+            extends GroupSpec<B> permits SgdSai.Builder, AdamW.Builder, AdamMini.Builder {
+        private final List<G> extraGroups = new ArrayList<>();
+        NonFinitePolicy policy = NonFinitePolicy.THROW;
+        String backendName;
+        int threads = Runtime.getRuntime().availableProcessors();
+        double maxGradNorm = Double.NaN;
+
+        Builder() {
+        }
+
+        @SuppressWarnings("unchecked")
+        private B me() {
+            return (B) this;
+        }
+
+        /** A new, empty group builder of this optimizer. */
+        abstract G newGroup();
+
+        /** The defaults of this optimizer's hyperparameters. */
+        abstract GroupSpec.Values defaults();
+
+        /** Validates what is specific to the optimizer for group {@code g} and returns its tensors' block sizes. */
+        abstract int blockSize(Group g, GroupSpec.TensorSpec t);
+
+        /** Creates the optimizer. */
+        abstract O create(List<Group> groups, Backend backend);
+
+        /**
+         * Adds a parameter group configured by {@code config} (unset hyperparameters come from this builder).
+         *
+         * @param config sets the group's hyperparameters and adds its tensors
+         * @return this builder
+         */
+        public B group(Consumer<G> config) {
+            G g = newGroup();
+            config.accept(g);
+            extraGroups.add(g);
+            return me();
+        }
+
+        /**
+         * What a step does with NaN or infinite gradients; default {@link NonFinitePolicy#THROW}.
+         *
+         * @param policy the policy
+         * @return this builder
+         */
+        public B nonFinite(NonFinitePolicy policy) {
+            this.policy = Objects.requireNonNull(policy, "nonFinite policy is null");
+            return me();
+        }
+
+        /**
+         * Clips the global gradient norm, as torch's {@code clip_grad_norm_(params, max)} before the step: the norm
+         * {@code ‖g‖ = sqrt(Σ g²)} over every gradient taking part is computed in the non-finite check's read-only
+         * pass (in double, in an order fixed for every backend and thread count), and every gradient element is
+         * multiplied by {@code (float) min(1, max / (‖g‖ + 1e-6))} inside the update. Gradients are not modified.
+         *
+         * @param max the largest norm let through, finite and {@code > 0}
+         * @return this builder
+         */
+        public B clipGradNorm(double max) {
+            if (!(max > 0) || Double.isInfinite(max)) {
+                throw new IllegalArgumentException("clipGradNorm: max must be a finite number > 0, got " + max);
+            }
+            this.maxGradNorm = max;
+            return me();
+        }
+
+        /**
+         * Forces a backend by name ({@code "scalar"}, {@code "vector"}, …); by default the best one present is chosen
+         * (see {@link Backends}).
+         *
+         * @param name the backend's name
+         * @return this builder
+         */
+        public B backend(String name) {
+            this.backendName = Objects.requireNonNull(name, "backend name is null");
+            return me();
+        }
+
+        /**
+         * Threads the backend may use; default the number of available processors.
+         *
+         * @param threads at least 1
+         * @return this builder
+         */
+        public B threads(int threads) {
+            if (threads < 1) {
+                throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+            }
+            this.threads = threads;
+            return me();
+        }
+
+        /**
+         * Validates everything and creates the optimizer (and its backend).
+         *
+         * @return the optimizer
+         * @throws IllegalArgumentException naming the group or tensor at fault: bad hyperparameters, no lr, no tensors,
+         *                                  duplicate names, storage registered twice or overlapping, or a backend that
+         *                                  cannot run this configuration
+         */
+        public O build() {
+            List<GroupSpec<?>> specs = new ArrayList<>();
+            if (!tensors.isEmpty()) {
+                specs.add(this);
+            }
+            specs.addAll(extraGroups);
+            List<Group> groups = new ArrayList<>();
+            Set<String> names = new HashSet<>();
+            List<FloatSpan> storage = new ArrayList<>();
+            List<String> owners = new ArrayList<>();
+            GroupSpec.Values defaults = defaults();
+            for (GroupSpec<?> spec : specs) {
+                String where = "group " + groups.size();
+                if (spec.tensors.isEmpty()) {
+                    throw new IllegalArgumentException(where + ": has no tensors");
+                }
+                Group g = new Group(groups.size(), spec.resolve(where, this, defaults));
+                for (GroupSpec.TensorSpec ts : spec.tensors) {
+                    if (!names.add(ts.name())) {
+                        throw new IllegalArgumentException("tensor '" + ts.name() + "': the name is used twice");
+                    }
+                    g.tensors.add(new Tensor(ts.name(), g, ts.param(), ts.grad(), blockSize(g, ts)));
+                    storage.add(ts.param());
+                    owners.add("parameter of tensor '" + ts.name() + "'");
+                    storage.add(ts.grad());
+                    owners.add("gradient of tensor '" + ts.name() + "'");
+                }
+                groups.add(g);
+            }
+            if (groups.isEmpty()) {
+                throw new IllegalArgumentException("no tensors were added");
+            }
+            Overlaps.check(storage, owners);
+            Backend backend = Backends.create(backendFor(specs), new BackendOptions(threads));
+            try {
+                for (Group g : groups) {
+                    for (Tensor t : g.tensors) {
+                        String problem = backend.storageProblem(t.param, t.grad);
+                        if (problem != null) {
+                            throw new IllegalArgumentException("tensor '" + t.name + "': " + problem);
+                        }
+                    }
+                }
+                O opt = create(groups, backend);
+                Set<Backend.Feature> needed = EnumSet.copyOf(opt.features());
+                if (!Double.isNaN(maxGradNorm)) {
+                    needed.add(Backend.Feature.GRADIENT_SCALE);
+                }
+                for (Backend.Feature f : needed) {
+                    if (!backend.supports(f)) {
+                        throw new IllegalArgumentException("backend '" + backend.name() + "' does not implement " + f
+                                + ", which this " + opt.kind() + " configuration needs; ask for backend 'vector' or 'scalar'");
+                    }
+                }
+                return opt;
+            } catch (RuntimeException e) {
+                backend.close();
+                throw e;
+            }
+        }
+
+        /**
+         * The backend to create: the one whose device holds the tensors, if any are {@linkplain
+         * FloatSpan#isDeviceResident() device-resident} (and then no other may be asked for), else the one asked for.
+         */
+        private String backendFor(List<GroupSpec<?>> specs) {
+            String device = null;
+            String first = null;
+            for (GroupSpec<?> spec : specs) {
+                for (GroupSpec.TensorSpec ts : spec.tensors) {
+                    String pd = ts.param().residentBackend();
+                    String gd = ts.grad().residentBackend();
+                    if (!Objects.equals(pd, gd)) {
+                        throw new IllegalArgumentException("tensor '" + ts.name() + "': its parameter lives " + place(pd)
+                                + " but its gradient " + place(gd) + "; both must live in the same place");
+                    }
+                    if (pd != null && device != null && !device.equals(pd)) {
+                        throw new IllegalArgumentException("tensor '" + ts.name() + "' lives " + place(pd) + " but tensor '"
+                                + first + "' " + place(device) + "; one optimizer steps one device");
+                    }
+                    if (pd != null && device == null) {
+                        device = pd;
+                        first = ts.name();
+                    }
+                }
+            }
+            if (device == null) {
+                return backendName;
+            }
+            String asked = backendName != null ? backendName : System.getProperty(Backends.PROPERTY);
+            if (asked != null && !asked.isBlank() && !asked.trim().equalsIgnoreCase(device)) {
+                throw new IllegalArgumentException("tensor '" + first + "' lives " + place(device) + ", which backend '"
+                        + asked.trim() + "' cannot step; ask for backend '" + device + "' or for none");
+            }
+            return device;
+        }
+
+        private static String place(String device) {
+            return device == null ? "in host memory" : "on the '" + device + "' device";
+        }
+    }
+}
