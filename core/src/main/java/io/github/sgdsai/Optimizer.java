@@ -54,6 +54,7 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
     private final NonFinitePolicy policy;
     private final double maxGradNorm;
     private final List<Group> groups;
+    private final Group[] groupArray;
     private final List<Tensor> tensors;
     private final Tensor[] all;
     final Tensor[] active;
@@ -70,6 +71,7 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
         this.policy = b.policy;
         this.maxGradNorm = b.maxGradNorm;
         this.groups = Collections.unmodifiableList(groups);
+        this.groupArray = groups.toArray(new Group[0]);
         List<Tensor> list = new ArrayList<>();
         for (Group g : groups) {
             list.addAll(g.tensors);
@@ -127,7 +129,7 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
      */
     public final boolean step() {
         ensureOpen();
-        for (Group g : groups) {
+        for (Group g : groupArray) { // arrays: no iterator on the hot path
             g.resolveSchedules(steps);
         }
         int n = collectActive();
@@ -159,7 +161,7 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
         }
         prepare(n, clip);
         // Nothing has been modified up to here; from here on nothing can fail.
-        for (Group g : groups) {
+        for (Group g : groupArray) {
             g.commitSchedules();
         }
         commit();
@@ -441,12 +443,19 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
 
         /** Evaluates and validates every schedule at {@code step} without changing the group. */
         void resolveSchedules(long step) {
-            String where = "group " + index;
-            nextLr = lrSchedule == null ? lr : Hyper.lr(where + " lr schedule at step " + step, lrSchedule.at(step));
-            nextMomentum = momentumSchedule == null ? momentum
-                    : Hyper.momentum(where + " momentum schedule at step " + step, momentumSchedule.at(step));
-            nextWeightDecay = weightDecaySchedule == null ? weightDecay
-                    : Hyper.weightDecay(where + " weight decay schedule at step " + step, weightDecaySchedule.at(step));
+            nextLr = lrSchedule == null ? lr : lrSchedule.at(step);
+            nextMomentum = momentumSchedule == null ? momentum : momentumSchedule.at(step);
+            nextWeightDecay = weightDecaySchedule == null ? weightDecay : weightDecaySchedule.at(step);
+            // Messages are built only on failure: a step allocates nothing.
+            if (!(nextLr >= 0) || Double.isInfinite(nextLr)) {
+                Hyper.lr("group " + index + " lr schedule at step " + step, nextLr);
+            }
+            if (!(nextMomentum >= 0 && nextMomentum < 1)) {
+                Hyper.momentum("group " + index + " momentum schedule at step " + step, nextMomentum);
+            }
+            if (!(nextWeightDecay >= 0) || Double.isInfinite(nextWeightDecay)) {
+                Hyper.weightDecay("group " + index + " weight decay schedule at step " + step, nextWeightDecay);
+            }
         }
 
         /** Makes the values {@link #resolveSchedules} computed current. */

@@ -92,7 +92,7 @@ class VectorBackendTest {
 
     /** Runs both backends over the same inputs and asserts identical bits in every parameter and buffer. */
     private static void assertSameUpdate(Backend vector, long seed, int[] lengths, Storage ps, Storage gs, Storage ms) {
-        for (StepBatch.Kind kind : StepBatch.Kind.values()) {
+        for (StepBatch.Kind kind : new StepBatch.Kind[] {StepBatch.Kind.SGD, StepBatch.Kind.INIT, StepBatch.Kind.MOMENTUM}) {
             for (float sign : new float[] {1f, -1f}) {
                 Random r = new Random(seed);
                 List<Entry> mine = new ArrayList<>();
@@ -134,7 +134,7 @@ class VectorBackendTest {
             return FloatSpan.of(fb.asReadOnlyBuffer());
         };
         for (Function<float[], FloatSpan> ro : List.of(heapReadOnly, directReadOnly)) {
-            for (StepBatch.Kind kind : StepBatch.Kind.values()) {
+            for (StepBatch.Kind kind : new StepBatch.Kind[] {StepBatch.Kind.SGD, StepBatch.Kind.INIT, StepBatch.Kind.MOMENTUM}) {
                 Random r = new Random(7);
                 List<Entry> mine = new ArrayList<>();
                 List<Entry> ref = new ArrayList<>();

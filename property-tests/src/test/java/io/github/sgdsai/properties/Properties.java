@@ -253,7 +253,7 @@ final class Properties {
      */
     static void backendsAgree(Target target, int examples) {
         qt().withExamples(examples(target, examples)).forAll(Generate.longRange(0, Long.MAX_VALUE), lengthWithChunks(),
-                        Generate.enumValues(StepBatch.Kind.class), Gens.storage())
+                        Generate.pick(List.of(StepBatch.Kind.SGD, StepBatch.Kind.INIT, StepBatch.Kind.MOMENTUM)), Gens.storage())
                 .checkAssert((seed, n, kind, st) -> {
                     Random r = new Random(seed);
                     float[] p = randomEdgy(r, n);
@@ -381,11 +381,12 @@ final class Properties {
                         }
                         byte[] after = live.state();
                         if (policy == NonFinitePolicy.SKIP_STEP) {
-                            // the one change a skip makes: the skipped-steps counter (bytes 20..27) and so the CRC
-                            assertEquals(1, live.opt.skippedSteps() - readLong(state, 20));
-                            assertArrayEquals(Arrays.copyOfRange(state, 0, 20), Arrays.copyOfRange(after, 0, 20));
-                            assertArrayEquals(Arrays.copyOfRange(state, 28, state.length - 4),
-                                    Arrays.copyOfRange(after, 28, after.length - 4), "optimizer state");
+                            // the one change a skip makes: the skipped-steps counter (bytes 21..28 of a version-2
+                            // checkpoint: magic 8, version 4, kind 1, steps 8) and so the CRC
+                            assertEquals(1, live.opt.skippedSteps() - readLong(state, 21));
+                            assertArrayEquals(Arrays.copyOfRange(state, 0, 21), Arrays.copyOfRange(after, 0, 21));
+                            assertArrayEquals(Arrays.copyOfRange(state, 29, state.length - 4),
+                                    Arrays.copyOfRange(after, 29, after.length - 4), "optimizer state");
                         } else {
                             assertArrayEquals(state, after, "optimizer state");
                         }
