@@ -5,6 +5,7 @@
 module io.github.sgdsai {
     exports io.github.sgdsai;
     exports io.github.sgdsai.spi;
+    exports io.github.sgdsai.schedule;
 
     uses io.github.sgdsai.spi.BackendProvider;
 
