@@ -354,17 +354,17 @@ public final class Schedules {
         if (milestones.length == 0) {
             throw new IllegalArgumentException("milestones is empty: give at least one (for none use constant(initial))");
         }
-        checkIncreasing("milestone", milestones);
+        checkIncreasing("milestone", "milestones", milestones);
         return new MultiStepDecay(initial, gamma, milestones.clone());
     }
 
-    private static void checkIncreasing(String what, long[] steps) {
+    private static void checkIncreasing(String what, String plural, long[] steps) {
         for (int i = 0; i < steps.length; i++) {
             if (steps[i] <= 0) {
                 throw new IllegalArgumentException(what + " " + i + " must be > 0, got " + steps[i]);
             }
             if (i > 0 && steps[i] <= steps[i - 1]) {
-                throw new IllegalArgumentException(what + "s must be strictly increasing, but " + what + " " + i
+                throw new IllegalArgumentException(plural + " must be strictly increasing, but " + what + " " + i
                         + " (" + steps[i] + ") is not greater than " + what + " " + (i - 1) + " (" + steps[i - 1] + ")");
             }
         }
@@ -639,7 +639,7 @@ public final class Schedules {
             int index = i;
             parts[i] = Objects.requireNonNull(schedules.get(i), () -> "schedule " + index + " is null");
         }
-        checkIncreasing("boundary", boundaries);
+        checkIncreasing("boundary", "boundaries", boundaries);
         return new Joined(parts, boundaries.clone());
     }
 
