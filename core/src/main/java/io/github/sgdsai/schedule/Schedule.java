@@ -1,5 +1,6 @@
 package io.github.sgdsai.schedule;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -54,7 +55,7 @@ public interface Schedule {
         if (this instanceof Schedules.Joined j) {
             return j.append(boundary, next);
         }
-        return Schedules.join(java.util.List.of(this, next), boundary);
+        return Schedules.join(List.of(this, next), boundary);
     }
 
     /**
