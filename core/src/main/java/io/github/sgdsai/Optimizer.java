@@ -659,6 +659,9 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
     public abstract static sealed class Builder<B extends Builder<B, G, O>, G extends GroupSpec<G>, O extends Optimizer>
             extends GroupSpec<B> permits SgdSai.Builder, AdamW.Builder, AdamMini.Builder {
         private final List<G> extraGroups = new ArrayList<>();
+        private final List<NameRule> rules = new ArrayList<>();
+        private final List<G> ruleGroups = new ArrayList<>();
+        private boolean exhaustiveRules;
         NonFinitePolicy policy = NonFinitePolicy.THROW;
         String backendName;
         int threads = Runtime.getRuntime().availableProcessors();
@@ -694,6 +697,39 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
             G g = newGroup();
             config.accept(g);
             extraGroups.add(g);
+            return me();
+        }
+
+        /**
+         * Adds a parameter group that receives every tensor added to this builder whose name {@code rule} matches
+         * (e.g. {@code group(NameRule.biasesAndNorms(), g -> g.weightDecay(0))}: no decay on biases and norms). The
+         * same mechanism serves every optimizer and the framework integrations. A tensor matched by two rules is
+         * reported at {@link #build()}; one matched by none stays in the default group (unless the rules are
+         * {@linkplain #exhaustiveRules() exhaustive}). Groups keep the order in which they were declared; a rule
+         * group that receives no tensor is left out.
+         *
+         * @param rule   which tensors the group receives
+         * @param config sets the group's hyperparameters (it may add tensors of its own too)
+         * @return this builder
+         */
+        public B group(NameRule rule, Consumer<G> config) {
+            Objects.requireNonNull(rule, "rule is null");
+            G g = newGroup();
+            config.accept(g);
+            extraGroups.add(g);
+            rules.add(rule);
+            ruleGroups.add(g);
+            return me();
+        }
+
+        /**
+         * Makes the name rules of {@link #group(NameRule, Consumer)} exhaustive: a tensor added to this builder that
+         * none matches is reported at {@link #build()} instead of staying in the default group.
+         *
+         * @return this builder
+         */
+        public B exhaustiveRules() {
+            this.exhaustiveRules = true;
             return me();
         }
 
@@ -760,23 +796,45 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
          *                                  cannot run this configuration
          */
         public O build() {
+            // Route the tensors added to the builder by the name rules (copies: build() changes no spec).
+            NameRules routing = exhaustiveRules ? NameRules.of(rules).exhaustive() : NameRules.of(rules);
             List<GroupSpec<?>> specs = new ArrayList<>();
-            if (!tensors.isEmpty()) {
-                specs.add(this);
+            List<List<GroupSpec.TensorSpec>> members = new ArrayList<>();
+            List<GroupSpec.TensorSpec> unrouted = new ArrayList<>();
+            List<List<GroupSpec.TensorSpec>> routed = new ArrayList<>();
+            for (G g : ruleGroups) {
+                routed.add(new ArrayList<>(g.tensors));
             }
-            specs.addAll(extraGroups);
+            for (GroupSpec.TensorSpec ts : tensors) {
+                int r = rules.isEmpty() ? -1 : routing.route(ts.name());
+                (r < 0 ? unrouted : routed.get(r)).add(ts);
+            }
+            if (!unrouted.isEmpty()) {
+                specs.add(this);
+                members.add(unrouted);
+            }
+            for (G g : extraGroups) {
+                int r = ruleGroups.indexOf(g);
+                List<GroupSpec.TensorSpec> list = r < 0 ? g.tensors : routed.get(r);
+                if (r >= 0 && list.isEmpty()) {
+                    continue;
+                }
+                specs.add(g);
+                members.add(list);
+            }
             List<Group> groups = new ArrayList<>();
             Set<String> names = new HashSet<>();
             List<FloatSpan> storage = new ArrayList<>();
             List<String> owners = new ArrayList<>();
             GroupSpec.Values defaults = defaults();
-            for (GroupSpec<?> spec : specs) {
+            for (int si = 0; si < specs.size(); si++) {
+                GroupSpec<?> spec = specs.get(si);
                 String where = "group " + groups.size();
-                if (spec.tensors.isEmpty()) {
+                if (members.get(si).isEmpty()) {
                     throw new IllegalArgumentException(where + ": has no tensors");
                 }
                 Group g = new Group(groups.size(), spec.resolve(where, this, defaults));
-                for (GroupSpec.TensorSpec ts : spec.tensors) {
+                for (GroupSpec.TensorSpec ts : members.get(si)) {
                     if (!names.add(ts.name())) {
                         throw new IllegalArgumentException("tensor '" + ts.name() + "': the name is used twice");
                     }
@@ -792,7 +850,7 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
                 throw new IllegalArgumentException("no tensors were added");
             }
             Overlaps.check(storage, owners);
-            Backend backend = Backends.create(backendFor(specs), new BackendOptions(threads));
+            Backend backend = Backends.create(backendFor(members), new BackendOptions(threads));
             try {
                 for (Group g : groups) {
                     for (Tensor t : g.tensors) {
@@ -824,11 +882,11 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
          * The backend to create: the one whose device holds the tensors, if any are {@linkplain
          * FloatSpan#isDeviceResident() device-resident} (and then no other may be asked for), else the one asked for.
          */
-        private String backendFor(List<GroupSpec<?>> specs) {
+        private String backendFor(List<List<GroupSpec.TensorSpec>> members) {
             String device = null;
             String first = null;
-            for (GroupSpec<?> spec : specs) {
-                for (GroupSpec.TensorSpec ts : spec.tensors) {
+            for (List<GroupSpec.TensorSpec> list : members) {
+                for (GroupSpec.TensorSpec ts : list) {
                     String pd = ts.param().residentBackend();
                     String gd = ts.grad().residentBackend();
                     if (!Objects.equals(pd, gd)) {
