@@ -154,7 +154,7 @@ public final class AdamMini extends Optimizer {
                 case HEADS -> n / parameter;
                 case WHOLE -> n;
             };
-            if (b < 1 || n % b != 0) {
+            if (b < 1 || n % b != 0 || (kind == Kind.HEADS && n % parameter != 0)) {
                 throw new IllegalArgumentException("tensor '" + tensor + "': Adam-mini partition " + this + " does not divide its "
                         + n + " elements" + (kind == Kind.ROWS ? " into rows of " + parameter : kind == Kind.HEADS
                         ? " into " + parameter + " heads" : ""));
