@@ -1,6 +1,8 @@
 package io.github.sgdsai.examples;
 
+import io.github.sgdsai.NameRule;
 import io.github.sgdsai.SgdSai;
+import io.github.sgdsai.schedule.Schedules;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -103,9 +105,12 @@ public final class Digits {
     static Result train(Data data, int epochs, double lr, long seed, boolean verbose) {
         Mlp net = new Mlp(new Random(seed));
         double loss = Double.NaN;
-        try (SgdSai opt = SgdSai.builder().lr(lr)
-                .add("W1", net.w1, net.gw1).add("W2", net.w2, net.gw2)
-                .group(g -> g.weightDecay(0).add("b1", net.b1, net.gb1).add("b2", net.b2, net.gb2))
+        long steps = (long) epochs * ((data.trainY().length + BATCH - 1) / BATCH);
+        try (SgdSai opt = SgdSai.builder()
+                .lr(Schedules.warmupCosine(lr, steps / 20, steps))          // 5 % linear warm-up, then cosine to 0
+                .add("fc1.weight", net.w1, net.gw1).add("fc1.bias", net.b1, net.gb1)
+                .add("fc2.weight", net.w2, net.gw2).add("fc2.bias", net.b2, net.gb2)
+                .group(NameRule.biasesAndNorms(), g -> g.weightDecay(0))   // no decay on biases
                 .build()) {
             if (verbose) {
                 System.out.printf("SGD-SaI (backend %s) on %d training / %d held-out digits, lr %g, batch %d%n",
@@ -128,7 +133,7 @@ public final class Digits {
                             100 * net.accuracy(data.testX(), data.testY()));
                     if (epoch == 1) {
                         for (SgdSai.Tensor t : opt.tensors()) {
-                            System.out.printf("          g-SNR %-3s (%4d params) = %9.3f  scale %9.3f%n", t.name(),
+                            System.out.printf("          g-SNR %-10s (%4d params) = %9.3f  scale %9.3f%n", t.name(),
                                     t.length(), t.gsnr(), t.scale());
                         }
                     }

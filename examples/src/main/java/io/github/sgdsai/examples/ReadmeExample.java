@@ -1,6 +1,8 @@
 package io.github.sgdsai.examples;
 
+import io.github.sgdsai.NameRule;
 import io.github.sgdsai.SgdSai;
+import io.github.sgdsai.schedule.Schedules;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -23,10 +25,11 @@ public final class ReadmeExample {
         FloatBuffer b = ByteBuffer.allocateDirect(40).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
         FloatBuffer db = FloatBuffer.allocate(10);                  // any mix of arrays and buffers
         Path ckpt = Files.createTempFile("opt", ".ckpt");
-        try (SgdSai opt = SgdSai.builder()
-                .lr(1e-2).momentum(0.9).weightDecay(1e-2)           // defaults of every group (eps 1e-8)
-                .add("w", w, dw)                                    // group 0
-                .group(g -> g.weightDecay(0).add("b", b, db))       // group 1: no decay on biases
+        try (SgdSai opt = SgdSai.builder()                          // or AdamW.builder(), AdamMini.builder()
+                .lr(Schedules.warmupCosine(1e-2, 5, 100))           // linear warm-up 5 steps, cosine to 0 at 100
+                .momentum(0.9).weightDecay(1e-2).clipGradNorm(1.0)  // defaults of every group; global-norm clipping
+                .add("fc.weight", w, dw).add("fc.bias", b, db)
+                .group(NameRule.biasesAndNorms(), g -> g.weightDecay(0)) // group 1: no decay on biases and norms
                 .build()) {                                         // picks the fastest backend present
             for (int step = 0; step < 100; step++) {
                 for (int i = 0; i < dw.length; i++) {                // stand-in for backprop
@@ -36,9 +39,8 @@ public final class ReadmeExample {
                     db.put(i, (float) rnd.nextGaussian());
                 }
                 opt.step();                                         // throws, touching nothing, on NaN/Inf gradients
-                opt.group(0).setLr(1e-2 * (1 - step / 100.0));      // schedules change lr between steps
             }
-            System.out.println(opt.tensor("w").gsnr() + " " + opt.stateBytes());
+            System.out.println(opt.group(0).lr() + " " + opt.tensor("fc.weight").gsnr() + " " + opt.stateBytes());
             try (OutputStream out = Files.newOutputStream(ckpt)) {
                 opt.save(out);                                      // versioned, checksummed checkpoint
             }
