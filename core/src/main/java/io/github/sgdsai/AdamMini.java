@@ -1,6 +1,5 @@
 package io.github.sgdsai;
 
-import io.github.sgdsai.schedule.Schedule;
 import io.github.sgdsai.spi.Backend;
 import io.github.sgdsai.spi.StepBatch;
 
@@ -80,7 +79,6 @@ public final class AdamMini extends Optimizer {
      * @param parameter the row length ({@link Kind#ROWS}) or number of heads ({@link Kind#HEADS}); 0 otherwise
      */
     public record Partition(Kind kind, int parameter) {
-
         /** The partition rules. */
         public enum Kind {
             /** One block per element: plain Adam (the official package's choice for biases). */
@@ -214,37 +212,14 @@ public final class AdamMini extends Optimizer {
     }
 
     /** Hyperparameters and tensors of a group added with {@link Builder#group}. */
-    public static final class GroupBuilder extends GroupSpec<GroupBuilder> {
+    public static final class GroupBuilder extends GroupSpec<GroupBuilder> implements AdamSettings<GroupBuilder> {
         private GroupBuilder() {
-        }
-
-        /**
-         * β₁ and β₂, each in [0, 1); default (0.9, 0.999).
-         *
-         * @param beta1 the first-moment decay
-         * @param beta2 the second-moment decay
-         * @return this builder
-         */
-        public GroupBuilder betas(double beta1, double beta2) {
-            this.momentum = beta1;
-            this.beta2 = beta2;
-            return this;
-        }
-
-        /**
-         * β₁ as a schedule of the step count.
-         *
-         * @param schedule the schedule
-         * @return this builder
-         */
-        public GroupBuilder beta1(Schedule schedule) {
-            this.momentumSchedule = Objects.requireNonNull(schedule, "beta1 schedule is null");
-            return this;
         }
     }
 
     /** Builds an {@link AdamMini}; hyperparameters set here are the defaults of every group. */
-    public static final class Builder extends Optimizer.Builder<Builder, GroupBuilder, AdamMini> {
+    public static final class Builder extends Optimizer.Builder<Builder, GroupBuilder, AdamMini>
+            implements AdamSettings<Builder> {
         private static final GroupSpec.Values DEFAULTS = new GroupSpec.Values(Double.NaN, 0.9, 0.999, 1e-8, 0.1, false,
                 null, false, null, null, null);
         private final Map<String, Partition> partitions = new HashMap<>();
@@ -252,30 +227,6 @@ public final class AdamMini extends Optimizer {
         private int heads;
 
         private Builder() {
-        }
-
-        /**
-         * β₁ and β₂ of every group, each in [0, 1); default (0.9, 0.999).
-         *
-         * @param beta1 the first-moment decay
-         * @param beta2 the second-moment decay
-         * @return this builder
-         */
-        public Builder betas(double beta1, double beta2) {
-            this.momentum = beta1;
-            this.beta2 = beta2;
-            return this;
-        }
-
-        /**
-         * β₁ of every group as a schedule of the step count.
-         *
-         * @param schedule the schedule
-         * @return this builder
-         */
-        public Builder beta1(Schedule schedule) {
-            this.momentumSchedule = Objects.requireNonNull(schedule, "beta1 schedule is null");
-            return this;
         }
 
         /**

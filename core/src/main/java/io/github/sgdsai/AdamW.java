@@ -1,12 +1,10 @@
 package io.github.sgdsai;
 
-import io.github.sgdsai.schedule.Schedule;
 import io.github.sgdsai.spi.Backend;
 import io.github.sgdsai.spi.StepBatch;
 
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -90,32 +88,8 @@ public final class AdamW extends Optimizer {
     }
 
     /** Hyperparameters and tensors of a group added with {@link Builder#group}. */
-    public static final class GroupBuilder extends GroupSpec<GroupBuilder> {
+    public static final class GroupBuilder extends GroupSpec<GroupBuilder> implements AdamSettings<GroupBuilder> {
         private GroupBuilder() {
-        }
-
-        /**
-         * β₁ and β₂, each in [0, 1); default (0.9, 0.999).
-         *
-         * @param beta1 the first-moment decay
-         * @param beta2 the second-moment decay
-         * @return this builder
-         */
-        public GroupBuilder betas(double beta1, double beta2) {
-            this.momentum = beta1;
-            this.beta2 = beta2;
-            return this;
-        }
-
-        /**
-         * β₁ as a schedule of the step count (e.g. {@code OneCycle}'s momentum cycle).
-         *
-         * @param schedule the schedule
-         * @return this builder
-         */
-        public GroupBuilder beta1(Schedule schedule) {
-            this.momentumSchedule = Objects.requireNonNull(schedule, "beta1 schedule is null");
-            return this;
         }
 
         /**
@@ -131,35 +105,12 @@ public final class AdamW extends Optimizer {
     }
 
     /** Builds an {@link AdamW}; hyperparameters set here are the defaults of every group. */
-    public static final class Builder extends Optimizer.Builder<Builder, GroupBuilder, AdamW> {
+    public static final class Builder extends Optimizer.Builder<Builder, GroupBuilder, AdamW>
+            implements AdamSettings<Builder> {
         private static final GroupSpec.Values DEFAULTS = new GroupSpec.Values(Double.NaN, 0.9, 0.999, 1e-8, 1e-2, false,
                 null, false, null, null, null);
 
         private Builder() {
-        }
-
-        /**
-         * β₁ and β₂ of every group, each in [0, 1); default (0.9, 0.999).
-         *
-         * @param beta1 the first-moment decay
-         * @param beta2 the second-moment decay
-         * @return this builder
-         */
-        public Builder betas(double beta1, double beta2) {
-            this.momentum = beta1;
-            this.beta2 = beta2;
-            return this;
-        }
-
-        /**
-         * β₁ of every group as a schedule of the step count.
-         *
-         * @param schedule the schedule
-         * @return this builder
-         */
-        public Builder beta1(Schedule schedule) {
-            this.momentumSchedule = Objects.requireNonNull(schedule, "beta1 schedule is null");
-            return this;
         }
 
         /**

@@ -1,6 +1,5 @@
 package io.github.sgdsai;
 
-import io.github.sgdsai.schedule.Schedule;
 import io.github.sgdsai.spi.Backend;
 import io.github.sgdsai.spi.ScalarBackend;
 import io.github.sgdsai.spi.StepBatch;
@@ -193,41 +192,8 @@ public final class SgdSai extends Optimizer {
     }
 
     /** Hyperparameters and tensors of a group added with {@link Builder#group}. */
-    public static final class GroupBuilder extends GroupSpec<GroupBuilder> {
+    public static final class GroupBuilder extends GroupSpec<GroupBuilder> implements SgdSaiSettings<GroupBuilder> {
         private GroupBuilder() {
-        }
-
-        /**
-         * Momentum μ ∈ [0, 1); default 0.9. With 0 no momentum buffer is kept.
-         *
-         * @param momentum the value
-         * @return this builder
-         */
-        public GroupBuilder momentum(double momentum) {
-            this.momentum = momentum;
-            return this;
-        }
-
-        /**
-         * Momentum as a schedule of the step count (e.g. {@code OneCycle}'s momentum cycle).
-         *
-         * @param schedule the schedule
-         * @return this builder
-         */
-        public GroupBuilder momentum(Schedule schedule) {
-            this.momentumSchedule = Objects.requireNonNull(schedule, "momentum schedule is null");
-            return this;
-        }
-
-        /**
-         * How the per-tensor scale is derived from g-SNR; default {@link Scaling#GSNR}.
-         *
-         * @param scaling the mode
-         * @return this builder
-         */
-        public GroupBuilder scaling(Scaling scaling) {
-            this.scaling = Objects.requireNonNull(scaling, "scaling is null");
-            return this;
         }
     }
 
@@ -235,44 +201,12 @@ public final class SgdSai extends Optimizer {
      * Builds an {@link SgdSai}. Hyperparameters set here are the defaults of every group; tensors added here form the
      * default group (group 0); {@link #group} adds further groups.
      */
-    public static final class Builder extends Optimizer.Builder<Builder, GroupBuilder, SgdSai> {
+    public static final class Builder extends Optimizer.Builder<Builder, GroupBuilder, SgdSai>
+            implements SgdSaiSettings<Builder> {
         private static final GroupSpec.Values DEFAULTS = new GroupSpec.Values(Double.NaN, 0.9, Double.NaN, 1e-8, 1e-2,
                 false, Scaling.GSNR, false, null, null, null);
 
         private Builder() {
-        }
-
-        /**
-         * Momentum μ ∈ [0, 1) of every group; default 0.9. With 0 no momentum buffer is kept.
-         *
-         * @param momentum the value
-         * @return this builder
-         */
-        public Builder momentum(double momentum) {
-            this.momentum = momentum;
-            return this;
-        }
-
-        /**
-         * Momentum of every group as a schedule of the step count.
-         *
-         * @param schedule the schedule
-         * @return this builder
-         */
-        public Builder momentum(Schedule schedule) {
-            this.momentumSchedule = Objects.requireNonNull(schedule, "momentum schedule is null");
-            return this;
-        }
-
-        /**
-         * How the per-tensor scale is derived from g-SNR; default {@link Scaling#GSNR}.
-         *
-         * @param scaling the mode
-         * @return this builder
-         */
-        public Builder scaling(Scaling scaling) {
-            this.scaling = Objects.requireNonNull(scaling, "scaling is null");
-            return this;
         }
 
         @Override
