@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package io.github.sgdsai;
 
 /** Validation of hyperparameters, shared by the builders, {@link SgdSai.Group#setLr} and checkpoint restore. */
