@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Writes, to stdout, the TornadoVM SDK's tornado-argfile with a module path that leaves out the SDK's own
 # copies of JMH (1.29) and jopt-simple: on the module path they are resolved as automatic modules and
 # shadow the JMH 1.37 inside jmh/target/benchmarks.jar. Usage:

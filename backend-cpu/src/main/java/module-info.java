@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The "vector" backend: SGD-SaI kernels written with the incubating Vector API, spread deterministically over
  * an owned pool of threads. Putting this module on the module path (or its jar on the class path, with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The "tornado" backend: SGD-SaI kernels compiled by TornadoVM for a GPU (or any OpenCL, PTX or SPIR-V device),
  * one launch per step for all tensors, momentum kept on the device.

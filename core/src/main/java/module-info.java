@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * SGD-SaI for the JVM: the optimizer ({@link io.github.sgdsai.SgdSai}), its backend SPI
  * ({@link io.github.sgdsai.spi}) and the scalar reference backend every other backend must agree with.

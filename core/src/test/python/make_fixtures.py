@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Independent NumPy implementation of SGD-SaI (official package SGD-SaI 1.0.3 semantics, as documented
 in the project README) that writes the fixtures core's FixtureTest checks the Java optimizer against.
 

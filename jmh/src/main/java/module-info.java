@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * JMH benchmarks of the sgdsai backends against each other and against memory-bandwidth baselines, and the
  * report that turns JMH's JSON into tables and a plot. Run from the shaded {@code target/benchmarks.jar}.

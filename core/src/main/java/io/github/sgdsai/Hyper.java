@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package io.github.sgdsai;
 
 /** Validation of hyperparameters, shared by the builders, {@link Optimizer.Group#setLr} and checkpoint restore. */

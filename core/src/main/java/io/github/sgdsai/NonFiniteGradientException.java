@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package io.github.sgdsai;
 
 /** A gradient taking part in a step holds a NaN or an infinity; nothing was changed. */

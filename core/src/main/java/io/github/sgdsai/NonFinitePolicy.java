@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package io.github.sgdsai;
 
 /** What {@link SgdSai#step()} does when a gradient taking part holds a NaN or an infinity. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package io.github.sgdsai;
 
 /** How a tensor's learning-rate scale {@code s} is derived from its g-SNR. */

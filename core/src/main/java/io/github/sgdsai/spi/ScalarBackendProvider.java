@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package io.github.sgdsai.spi;
 
 /** Provides {@link ScalarBackend}, which runs everywhere; it is the lowest-priority choice and the fallback. */
