@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Independent NumPy implementation of AdamW (torch.optim.AdamW(fused=True) float arithmetic, as the
 optimizer-family issue documents it) and Adam-mini (one second moment per block, the EMA of the block's mean
 of g^2, computed in float64), writing fixtures that core's AdamFixtureTest checks the Java optimizers against.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Learning-rate (and momentum) schedules: pure functions from the optimizer's step count to a value, so that
  * they need no state and survive a checkpoint by construction. {@link io.github.sgdsai.schedule.Schedules}
