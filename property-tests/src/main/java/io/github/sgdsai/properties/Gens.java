@@ -294,7 +294,7 @@ public final class Gens {
 
     /**
      * A length and a partition that divides it: per element at any vector-tail length; per row of 1–70 elements or of
-     * 4095–8193 (blocks across {@code SUM_BLOCK} = 4096); per head (1–8 heads of 1–70 or 4095–8193 elements); the
+     * 4095–8193 (blocks across {@code SUM_BLOCK} = 4096); per head (1–8 heads of 1–70, or 1–3 of 4095–8193 elements); the
      * whole tensor, at a vector-tail length or of 65 537–140 000 elements (more than one vector-backend chunk).
      */
     public static Gen<Partitioned> partitionedLength() {
@@ -308,8 +308,9 @@ public final class Gens {
                 yield new Partitioned(row * rows, Partition.perRow(row));
             }
             case 2 -> {
-                int heads = Generate.range(1, 8).generate(in);
-                yield new Partitioned(heads * blockLen.generate(in), Partition.perHead(heads));
+                int head = blockLen.generate(in);
+                int heads = Generate.range(1, head > 1000 ? 3 : 8).generate(in);
+                yield new Partitioned(heads * head, Partition.perHead(heads));
             }
             default -> new Partitioned(Generate.frequency(org.quicktheories.api.Pair.of(3, length()),
                     org.quicktheories.api.Pair.of(1, Generate.range(65_537, 140_000))).generate(in), Partition.whole());

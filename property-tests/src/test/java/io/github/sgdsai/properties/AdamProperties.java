@@ -66,8 +66,8 @@ final class AdamProperties {
      */
     static void agreeWithReference(Target target, Algo algo, int examples) {
         Gen<Double> clip = algo == Algo.SGD_SAI ? clipOn() : Gens.clipFraction();
-        Gen<OptScenario> runs = target.threads() == 1 ? Gens.optScenario(algo, 8, clip)
-                : Generate.frequency(org.quicktheories.api.Pair.of(1, Gens.optScenario(algo, 8, clip)),
+        Gen<OptScenario> runs = target.threads() == 1 ? Gens.optScenario(algo, 6, clip)
+                : Generate.frequency(org.quicktheories.api.Pair.of(1, Gens.optScenario(algo, 6, clip)),
                 org.quicktheories.api.Pair.of(1, Gens.poolSized(Gens.optScenario(algo, 4, clip))));
         qt().withExamples(examples(target, examples)).forAll(runs).checkAssert(sc -> {
             Target single = new Target(target.backend(), 1);
@@ -322,9 +322,9 @@ final class AdamProperties {
      * continue: parameters and state bit-identical to never stopping.
      */
     static void checkpointRoundTrip(Target target, Algo algo, Restorer restorer, int examples) {
-        Gen<OptScenario> runs = Gens.optScenario(algo, 8, Gens.clipFraction())
+        Gen<OptScenario> runs = Gens.optScenario(algo, 6, Gens.clipFraction())
                 .map(sc -> algo == Algo.ADAMW ? sc.withAmsgrad(g -> g == 0 || sc.groups().get(g).amsgrad()) : sc);
-        qt().withExamples(examples(target, examples)).forAll(runs, Generate.range(0, 8)).checkAssert((sc, cut) -> {
+        qt().withExamples(examples(target, examples)).forAll(runs, Generate.range(0, 6)).checkAssert((sc, cut) -> {
             int k = Math.min(cut, sc.steps());
             try (OptLive straight = new OptLive(sc, target, NonFinitePolicy.THROW);
                  OptLive first = new OptLive(sc, target, NonFinitePolicy.THROW);
@@ -360,7 +360,7 @@ final class AdamProperties {
      * the checkpoint apart from its optimizer-kind byte.
      */
     static void perElementMiniIsAdamW(Target adamw, Target mini, int examples) {
-        Gen<OptScenario> runs = Gens.optScenario(Algo.ADAMW, 8, Gens.clipFraction()).map(sc -> sc.withAmsgrad(g -> false));
+        Gen<OptScenario> runs = Gens.optScenario(Algo.ADAMW, 6, Gens.clipFraction()).map(sc -> sc.withAmsgrad(g -> false));
         qt().withExamples(examples(mini, examples)).forAll(runs).checkAssert(sc -> {
             double max = sc.clips() ? sc.clipMax() : Double.NaN;
             try (OptLive a = new OptLive(sc, Algo.ADAMW, adamw, NonFinitePolicy.THROW, max, null);
@@ -388,7 +388,7 @@ final class AdamProperties {
      * norm is that ‖g‖.
      */
     static void clippingIsAPrescaledGradient(Target target, Algo algo, int examples) {
-        qt().withExamples(examples(target, examples)).forAll(Gens.optScenario(algo, 8, clipOn())).checkAssert(sc -> {
+        qt().withExamples(examples(target, examples)).forAll(Gens.optScenario(algo, 6, clipOn())).checkAssert(sc -> {
             double max = sc.clipMax();
             try (OptLive clipped = new OptLive(sc, algo, target, NonFinitePolicy.THROW, max, null);
                  OptLive plain = new OptLive(sc, algo, target, NonFinitePolicy.THROW, Double.NaN, null)) {

@@ -31,11 +31,11 @@ class AdamPropertiesTest {
     private static final int E = Properties.EXAMPLES;
 
     /**
-     * Property 9's examples: E/3 on one thread; E/10 on 2 and 3 threads (half of them large enough to use the threads)
+     * Property 9's examples: E/5 on one thread; E/15 on 2 and 3 threads (half of them large enough to use the threads)
      * and on the scalar backend (which is its own reference: there they only show determinism).
      */
     private static int examples(Target t) {
-        return t.threads() == 1 && !t.backend().equals("scalar") ? E / 3 : Math.max(10, E / 10);
+        return t.threads() == 1 && !t.backend().equals("scalar") ? E / 5 : Math.max(10, E / 15);
     }
 
     @ParameterizedTest
@@ -59,13 +59,13 @@ class AdamPropertiesTest {
     @ParameterizedTest
     @MethodSource("backends")
     void p10NonFiniteGradientsChangeNothingInAdamW(Target t) {
-        AdamProperties.allOrNothing(t, Algo.ADAMW, E / 4);
+        AdamProperties.allOrNothing(t, Algo.ADAMW, E / 5);
     }
 
     @ParameterizedTest
     @MethodSource("backends")
     void p10NonFiniteGradientsChangeNothingInAdamMini(Target t) {
-        AdamProperties.allOrNothing(t, Algo.ADAM_MINI, E / 4);
+        AdamProperties.allOrNothing(t, Algo.ADAM_MINI, E / 5);
     }
 
     @ParameterizedTest
@@ -90,36 +90,36 @@ class AdamPropertiesTest {
     @ParameterizedTest
     @MethodSource("backends")
     void p11AdamWWithAmsgradCheckpointRoundTripIsBitIdentical(Target t) {
-        AdamProperties.checkpointRoundTrip(t, Algo.ADAMW, Restorer.LOAD, E / 5);
+        AdamProperties.checkpointRoundTrip(t, Algo.ADAMW, Restorer.LOAD, E / 6);
     }
 
     @ParameterizedTest
     @MethodSource("backends")
     void p11AdamMiniCheckpointRoundTripIsBitIdentical(Target t) {
-        AdamProperties.checkpointRoundTrip(t, Algo.ADAM_MINI, Restorer.LOAD, E / 5);
+        AdamProperties.checkpointRoundTrip(t, Algo.ADAM_MINI, Restorer.LOAD, E / 6);
     }
 
     @ParameterizedTest
     @MethodSource("backends")
     void p12AdamMiniPartitionedPerElementIsAdamW(Target t) {
-        AdamProperties.perElementMiniIsAdamW(t, t, E / 4);
+        AdamProperties.perElementMiniIsAdamW(t, t, E / 5);
     }
 
     @ParameterizedTest
     @MethodSource("backends")
     void p13ClippedSgdSaiEqualsSgdSaiOnThePrescaledGradient(Target t) {
-        AdamProperties.clippingIsAPrescaledGradient(t, Algo.SGD_SAI, E / 4);
+        AdamProperties.clippingIsAPrescaledGradient(t, Algo.SGD_SAI, E / 5);
     }
 
     @ParameterizedTest
     @MethodSource("backends")
     void p13ClippedAdamWEqualsAdamWOnThePrescaledGradient(Target t) {
-        AdamProperties.clippingIsAPrescaledGradient(t, Algo.ADAMW, E / 4);
+        AdamProperties.clippingIsAPrescaledGradient(t, Algo.ADAMW, E / 5);
     }
 
     @ParameterizedTest
     @MethodSource("backends")
     void p13ClippedAdamMiniEqualsAdamMiniOnThePrescaledGradient(Target t) {
-        AdamProperties.clippingIsAPrescaledGradient(t, Algo.ADAM_MINI, E / 4);
+        AdamProperties.clippingIsAPrescaledGradient(t, Algo.ADAM_MINI, E / 5);
     }
 }
