@@ -11,6 +11,7 @@ import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.SplittableRandom;
 import java.util.function.Function;
 
 /**
@@ -364,17 +365,21 @@ public final class Gens {
          */
         public float[] grad(int t, int k) {
             float[] a = random(t, k, tensors.get(t).length());
-            Random r = new Random(seed * 17 + t * 65_537L + k * 257L);
+            SplittableRandom r = new SplittableRandom(seed * 17 + t * 65_537L + k * 257L);
             if (edgy && r.nextInt(4) == 0) {
                 for (int i = 0; i < a.length; i++) {
-                    int kind = r.nextInt(10);
-                    a[i] = switch (kind) {
-                        case 0 -> r.nextBoolean() ? 0f : -0f;
-                        case 1 -> Float.intBitsToFloat(r.nextInt(0x7FFFFF) + 1) * (r.nextBoolean() ? 1 : -1);
-                        case 2 -> Float.intBitsToFloat((0xE0 + r.nextInt(0x1F)) << 23 | r.nextInt(0x800000)) * (r.nextBoolean() ? 1 : -1);
-                        case 3 -> Float.intBitsToFloat((r.nextInt(254) + 1) << 23 | r.nextInt(0x800000)) * (r.nextBoolean() ? 1 : -1);
+                    long bits = r.nextLong();
+                    int kind = (int) ((bits >>> 32) % 10);
+                    boolean neg = (bits & 1) != 0;
+                    int mantissa = (int) (bits >>> 1) & 0x7FFFFF;
+                    float x = switch (kind) {
+                        case 0 -> 0f;
+                        case 1 -> Float.intBitsToFloat(Math.max(1, mantissa)); // subnormal
+                        case 2 -> Float.intBitsToFloat((0xE0 + (int) ((bits >>> 24) & 0x1F) % 0x1F) << 23 | mantissa); // huge
+                        case 3 -> Float.intBitsToFloat((1 + (int) ((bits >>> 24) & 0xFF) % 254) << 23 | mantissa); // any exponent
                         default -> a[i];
                     };
+                    a[i] = kind <= 3 && neg ? -x : x;
                 }
             }
             return a;
@@ -409,12 +414,18 @@ public final class Gens {
             return new OptScenario(algo, gs, tensors, steps, seed, clipFraction, edgy);
         }
 
+        /**
+         * Values (x + 0.1)·10^j, j in [-3, 3] per tensor and step, x about standard normal (a centred sum of three
+         * uniforms: cheap, and these runs draw millions of values).
+         */
         private float[] random(int t, int k, int n) {
-            Random r = new Random(seed ^ (t * 0x9E3779B97F4A7C15L) ^ (k * 0xC2B2AE3D27D4EB4FL));
+            SplittableRandom r = new SplittableRandom(seed ^ (t * 0x9E3779B97F4A7C15L) ^ (k * 0xC2B2AE3D27D4EB4FL));
             float scale = (float) Math.pow(10, r.nextInt(7) - 3);
             float[] a = new float[n];
             for (int i = 0; i < n; i++) {
-                a[i] = (float) (r.nextGaussian() + 0.1) * scale;
+                long bits = r.nextLong();
+                double x = ((bits & 0x1FFFFF) + (bits >>> 21 & 0x1FFFFF) + (bits >>> 42 & 0x1FFFFF)) * 0x1p-21 - 1.5;
+                a[i] = (float) (2 * x + 0.1) * scale;
             }
             return a;
         }
