@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.sgdsai.properties;
 
+import io.github.sgdsai.AdamMini;
+import io.github.sgdsai.AdamW;
+import io.github.sgdsai.GroupSpec;
 import io.github.sgdsai.NonFinitePolicy;
+import io.github.sgdsai.Optimizer;
 import io.github.sgdsai.SgdSai;
 import io.github.sgdsai.properties.Runs.Target;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
+import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -33,36 +38,88 @@ class AllocationTest {
         return total;
     }
 
-    @Test
-    void aStepAllocatesNothingOnAnyBackendOrThreadCount() {
-        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        for (Target target : Runs.targets()) {
-            if (target.backend().equals("tornado")) {
-                continue; // TornadoVM's runtime allocates in every execute(); only the CPU backends can promise zero
-            }
-            Random r = new Random(1);
-            SgdSai.Builder b = SgdSai.builder().lr(1e-6).backend(target.backend()).threads(target.threads())
-                    .nonFinite(NonFinitePolicy.THROW);
-            int[] sizes = {1, 17, 1000, 70_000, 300_000};
-            for (int t = 0; t < sizes.length; t++) {
-                float[] g = new float[sizes[t]];
-                for (int i = 0; i < g.length; i++) {
-                    g[i] = (float) r.nextGaussian();
-                }
-                b.add("t" + t, new float[sizes[t]], g);
-            }
-            try (SgdSai opt = b.build()) {
-                for (int k = 0; k < 3000; k++) { // warm-up: until C2 has compiled (and scalar-replaced) the kernels
-                    opt.step();
-                }
-                long[] ids = threadsToWatch();
-                long before = allocatedBytes(mx, ids);
-                for (int k = 0; k < 100; k++) {
-                    opt.step();
-                }
-                long after = allocatedBytes(mx, ids);
-                assertEquals(0, after - before, "bytes allocated by 100 steps on " + target);
+    /** Gaussian gradients for tensors of the given sizes. */
+    private static float[][] gradients(int[] sizes) {
+        Random r = new Random(1);
+        float[][] g = new float[sizes.length][];
+        for (int t = 0; t < sizes.length; t++) {
+            g[t] = new float[sizes[t]];
+            for (int i = 0; i < g[t].length; i++) {
+                g[t][i] = (float) r.nextGaussian();
             }
         }
+        return g;
+    }
+
+    /** Steps {@code opt} {@code warmUp} times, then asserts that {@code measured} more steps allocate nothing; closes it. */
+    private static void assertStepsAllocateNothing(Optimizer opt, int warmUp, int measured, String what) {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (opt) {
+            for (int k = 0; k < warmUp; k++) { // warm-up: until C2 has compiled (and scalar-replaced) the kernels
+                opt.step();
+            }
+            long[] ids = threadsToWatch();
+            long before = allocatedBytes(mx, ids);
+            for (int k = 0; k < measured; k++) {
+                opt.step();
+            }
+            long after = allocatedBytes(mx, ids);
+            assertEquals(0, after - before, "bytes allocated by " + measured + " steps of " + what);
+        }
+    }
+
+    /** The CPU targets: TornadoVM's runtime allocates in every execute(); only the CPU backends can promise zero. */
+    private static List<Target> cpuTargets() {
+        return Runs.targets().stream().filter(t -> !t.backend().equals("tornado")).toList();
+    }
+
+    @Test
+    void aStepAllocatesNothingOnAnyBackendOrThreadCount() {
+        int[] sizes = {1, 17, 1000, 70_000, 300_000};
+        float[][] g = gradients(sizes);
+        for (Target target : cpuTargets()) {
+            SgdSai.Builder b = SgdSai.builder().lr(1e-6).backend(target.backend()).threads(target.threads())
+                    .nonFinite(NonFinitePolicy.THROW);
+            for (int t = 0; t < sizes.length; t++) {
+                b.add("t" + t, new float[sizes[t]], g[t]);
+            }
+            assertStepsAllocateNothing(b.build(), 3000, 100, "SGD-SaI on " + target);
+        }
+    }
+
+    /**
+     * The optimizer family after its first steps: clipped SGD-SaI, AdamW with amsgrad, and clipped Adam-mini with every
+     * kind of partition (blocks over 4096, a whole tensor over one vector chunk), on tensors of 269 210 elements in
+     * all (more than the 262 144 below which the vector backend stays on the caller), so its threads take part.
+     * Their kernels allocate nothing even before C2 compiles them, so a short warm-up suffices.
+     */
+    @Test
+    void aStepOfAdamWAdamMiniOrAClippedStepAllocatesNothing() {
+        int[] sizes = {1, 17, 1000, 8192, 70_000, 190_000};
+        AdamMini.Partition[] partitions = {AdamMini.Partition.whole(), AdamMini.Partition.perElement(),
+                AdamMini.Partition.perRow(100), AdamMini.Partition.perHead(2), AdamMini.Partition.whole(),
+                AdamMini.Partition.perRow(5000)};
+        float[][] g = gradients(sizes);
+        for (Target target : cpuTargets()) {
+            SgdSai.Builder sgd = SgdSai.builder().lr(1e-6);
+            AdamW.Builder adamw = AdamW.builder().lr(1e-6).amsgrad(true);
+            AdamMini.Builder mini = AdamMini.builder().lr(1e-6);
+            for (int t = 0; t < sizes.length; t++) {
+                sgd.add("t" + t, new float[sizes[t]], g[t]);
+                adamw.add("t" + t, new float[sizes[t]], g[t]);
+                mini.add("t" + t, new float[sizes[t]], g[t]).partition("t" + t, partitions[t]);
+            }
+            assertStepsAllocateNothing(configure(sgd, target, true).build(), WARM_UP, 20, "clipped SGD-SaI on " + target);
+            assertStepsAllocateNothing(configure(adamw, target, false).build(), WARM_UP, 20, "AdamW (amsgrad) on " + target);
+            assertStepsAllocateNothing(configure(mini, target, true).build(), WARM_UP, 20, "clipped Adam-mini on " + target);
+        }
+    }
+
+    private static final int WARM_UP = Integer.getInteger("sgdsai.allocation.warmup", 30);
+
+    private static <B extends Optimizer.Builder<B, G, O>, G extends GroupSpec<G>, O extends Optimizer> B configure(
+            B b, Target target, boolean clip) {
+        b.backend(target.backend()).threads(target.threads()).nonFinite(NonFinitePolicy.THROW);
+        return clip ? b.clipGradNorm(1.0) : b;
     }
 }

@@ -79,4 +79,27 @@ class GeneratorCoverageTest {
                     frozen ? "a tensor sits a step out" : "all step", sc.steps() >= 40 ? "40+ steps" : "few steps"};
         }), "two groups", "one group", "momentum 0", "momentum > 0", "maximize", "a tensor sits a step out", "40+ steps");
     }
+
+    @Test
+    void optimizerFamilyScenariosCoverPartitionsLerpBranchesAmsgradClippingAndEdges() {
+        assertReached(sample(Gens.optScenario(Gens.Algo.ADAMW, 6, Gens.clipFraction()), sc -> {
+            java.util.List<String> seen = new java.util.ArrayList<>();
+            for (Gens.OptHyper h : sc.groups()) {
+                seen.add((float) (1 - h.beta1()) < 0.5f ? "lerp w < 0.5" : "lerp w >= 0.5");
+                seen.add(h.amsgrad() ? "amsgrad" : "no amsgrad");
+                seen.add(h.eps() == 0 ? "eps 0" : "eps > 0");
+            }
+            for (Gens.BlockTensor t : sc.tensors()) {
+                int block = t.partition().blockSize("t", t.length());
+                seen.add(t.partition().kind().name());
+                seen.add(block > 4096 ? "block > 4096" : "block <= 4096");
+                seen.add(t.partition().kind() == io.github.sgdsai.AdamMini.Partition.Kind.WHOLE && t.length() > 65_536
+                        ? "whole > 65536" : "other");
+            }
+            seen.add(sc.clips() ? "clipped" : "not clipped");
+            seen.add(sc.edgy() ? "edge gradients" : "plain gradients");
+            return seen.toArray(String[]::new);
+        }), "lerp w < 0.5", "lerp w >= 0.5", "amsgrad", "no amsgrad", "eps 0", "ELEMENTS", "ROWS", "HEADS", "WHOLE",
+                "block > 4096", "whole > 65536", "clipped", "not clipped", "edge gradients");
+    }
 }

@@ -36,6 +36,12 @@ final class Mutants {
             return this;
         }
 
+        /** Every feature, like the reference it copies (so the Adam family and clipping can be built on it). */
+        @Override
+        public boolean supports(Feature feature) {
+            return true;
+        }
+
         @Override
         public int firstNonFiniteTensor(StepBatch batch) {
             return ref.firstNonFiniteTensor(batch);
@@ -126,6 +132,15 @@ final class Mutants {
         public int firstNonFiniteTensor(StepBatch batch) {
             return -1;
         }
+
+        /** The sums of squares for clipping are computed, but a non-finite one is not reported either. */
+        @Override
+        public int firstNonFiniteTensor(StepBatch batch, double[] sumSquares) {
+            for (int t = 0; t < batch.size(); t++) {
+                sumSquares[t] = ScalarBackend.sumSquares(batch.grad(t), 1f, 0, batch.grad(t).length());
+            }
+            return -1;
+        }
     }
 
     /** Steps up the gradient instead of down. */
@@ -139,6 +154,124 @@ final class Mutants {
         public void update(StepBatch b) {
             for (int t = 0; t < b.size(); t++) {
                 b.setRule(t, b.kind(t), -b.sign(t), -b.gradCoef(t), b.mu(t), b.negStep(t), b.decay(t));
+            }
+            ref.update(b);
+        }
+    }
+
+    /** AdamW's second moment with a separate multiply and add, {@code v = b2c·g·g + β₂·v} (two roundings), not torch's fma. */
+    public static final class UnfusedV extends Mutant {
+        @Override
+        public String name() {
+            return "mutant-unfused-v";
+        }
+
+        @Override
+        public void update(StepBatch b) {
+            for (int t = 0; t < b.size(); t++) {
+                if (b.kind(t) != StepBatch.Kind.ADAMW) {
+                    ScalarBackend.update(b, t, 0, b.param(t).length());
+                    continue;
+                }
+                FloatSpan p = b.param(t), g = b.grad(t), m = b.momentum(t), v = b.second(t), vmax = b.maxSecond(t);
+                float gs = b.gradScale(t);
+                for (int i = 0; i < p.length(); i++) {
+                    float gi = g.get(i) * gs;
+                    float mi = ScalarBackend.lerp(m.get(i), gi, b.b1c(t));
+                    float vi = b.b2c(t) * gi * gi + v.get(i) * b.beta2(t);
+                    m.set(i, mi);
+                    v.set(i, vi);
+                    if (vmax != null) {
+                        vi = Math.max(vmax.get(i), vi);
+                        vmax.set(i, vi);
+                    }
+                    float d = (float) Math.sqrt(vi) / b.sqrtBc2(t) + b.eps(t);
+                    p.set(i, p.get(i) * b.decay(t) + (b.negStepBc(t) * mi) / d);
+                }
+            }
+        }
+    }
+
+    /** Adam-mini's block second moment from the block's sum of squares instead of its mean. */
+    public static final class MiniSum extends Mutant {
+        @Override
+        public String name() {
+            return "mutant-mini-sum";
+        }
+
+        @Override
+        public void update(StepBatch b) {
+            for (int t = 0; t < b.size(); t++) {
+                if (b.kind(t) != StepBatch.Kind.ADAM_MINI) {
+                    ScalarBackend.update(b, t, 0, b.param(t).length());
+                    continue;
+                }
+                FloatSpan p = b.param(t), g = b.grad(t), m = b.momentum(t), v = b.second(t);
+                float gs = b.gradScale(t);
+                int size = b.blockSize(t);
+                for (int f = 0; f < p.length(); f += size) {
+                    float q = (float) ScalarBackend.sumSquares(g, gs, f, f + size); // the slip: no division by size
+                    float vb = Math.fma(b.b2c(t), q, v.get(f / size) * b.beta2(t));
+                    v.set(f / size, vb);
+                    float d = (float) Math.sqrt(vb) / b.sqrtBc2(t) + b.eps(t);
+                    for (int i = f; i < f + size; i++) {
+                        float mi = ScalarBackend.lerp(m.get(i), g.get(i) * gs, b.b1c(t));
+                        m.set(i, mi);
+                        p.set(i, p.get(i) * b.decay(t) + (b.negStepBc(t) * mi) / d);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Per-element blocks through Adam-mini's block kernel: AdamW entries without amsgrad get
+     * {@code v = fma(b2c, (float) g², β₂·v)} (the square rounded first) instead of {@code fma(b2c·g, g, β₂·v)}.
+     */
+    public static final class MiniPerElementBlocks extends Mutant {
+        @Override
+        public String name() {
+            return "mutant-mini-blocks-of-one";
+        }
+
+        @Override
+        public void update(StepBatch b) {
+            for (int t = 0; t < b.size(); t++) {
+                if (b.kind(t) == StepBatch.Kind.ADAMW && !b.amsgrad(t)) {
+                    for (int i = 0; i < b.param(t).length(); i++) {
+                        ScalarBackend.adamMiniBlock(b, t, i, i + 1);
+                    }
+                } else {
+                    ScalarBackend.update(b, t, 0, b.param(t).length());
+                }
+            }
+        }
+    }
+
+    /**
+     * Clipping applied after the moments: entries with a clipping coefficient c (|gradScale| ≠ 1) are updated from the
+     * unclipped (signed) gradient, with the step size multiplied by c instead.
+     */
+    public static final class LateClip extends Mutant {
+        @Override
+        public String name() {
+            return "mutant-late-clip";
+        }
+
+        @Override
+        public void update(StepBatch b) {
+            for (int t = 0; t < b.size(); t++) {
+                float gs = b.gradScale(t);
+                float c = Math.abs(gs);
+                if (c == 1f) {
+                    continue;
+                }
+                float sign = Math.copySign(1f, gs);
+                switch (b.kind(t)) {
+                    case ADAMW, ADAM_MINI -> b.setAdam(t, b.kind(t), sign, b.decay(t), b.b1c(t), b.beta2(t), b.b2c(t),
+                            b.sqrtBc2(t), b.eps(t), b.negStepBc(t) * c, b.second(t), b.maxSecond(t), b.blockSize(t));
+                    default -> b.setRule(t, b.kind(t), sign, b.gradCoef(t), b.mu(t), b.negStep(t) * c, b.decay(t));
+                }
             }
             ref.update(b);
         }

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.sgdsai.properties;
 
+import io.github.sgdsai.AdamMini.Partition;
 import io.github.sgdsai.NonFinitePolicy;
 import io.github.sgdsai.Scaling;
+import io.github.sgdsai.properties.Gens.Algo;
 import io.github.sgdsai.properties.Runs.Target;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -18,6 +22,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * broken way of restoring a checkpoint), is falsified by QuickTheories.
  */
 class NonVacuityTest {
+    /** QuickTheories' shrink budget here: a falsification is all this class needs; shrinking it costs minutes. */
+    private static final String SHRINKS = "QT_SHRINKS";
+    private static String shrinksBefore;
+
+    @BeforeAll
+    static void limitShrinking() {
+        shrinksBefore = System.getProperty(SHRINKS);
+        if (shrinksBefore == null) {
+            System.setProperty(SHRINKS, "20");
+        }
+    }
+
+    @AfterAll
+    static void restoreShrinking() {
+        if (shrinksBefore == null) {
+            System.clearProperty(SHRINKS);
+        }
+    }
 
     private static void falsified(Executable property) {
         AssertionError e = assertThrows(AssertionError.class, property);
@@ -70,5 +92,68 @@ class NonVacuityTest {
     @Test
     void p8FailsForAnOptimizerThatClimbs() {
         falsified(() -> Properties.sanity(new Target("mutant-ascent", 1)));
+    }
+
+    // The optimizer family (AdamProperties) ----------------------------------------------------------------------
+
+    @Test
+    void p9FailsForAnAdamWWithAnUnfusedSecondMoment() {
+        falsified(() -> AdamProperties.agreeWithReference(new Target("mutant-unfused-v", 1), Algo.ADAMW, Properties.EXAMPLES));
+    }
+
+    @Test
+    void p9FailsForAnAdamMiniThatUsesTheBlockSumInsteadOfTheMean() {
+        falsified(() -> AdamProperties.agreeWithReference(new Target("mutant-mini-sum", 1), Algo.ADAM_MINI, Properties.EXAMPLES));
+    }
+
+    @Test
+    void p9FailsForAClipAppliedAfterTheMomentum() {
+        falsified(() -> AdamProperties.agreeWithReference(new Target("mutant-late-clip", 1), Algo.SGD_SAI, Properties.EXAMPLES));
+    }
+
+    @Test
+    void p10FailsWhenNonFiniteGradientsAreNotLookedFor() {
+        falsified(() -> AdamProperties.allOrNothing(new Target("mutant-nocheck", 1), Algo.ADAMW, Properties.EXAMPLES));
+        falsified(() -> AdamProperties.allOrNothing(new Target("mutant-nocheck", 1), Algo.ADAM_MINI, Properties.EXAMPLES));
+    }
+
+    /** A library that repairs bad values (clamps betas into [0, 1), takes |eps|, ...) instead of refusing them. */
+    private static final AdamProperties.Admit LENIENT = new AdamProperties.Admit() {
+        @Override
+        public double value(String what, double value) {
+            double v = Double.isNaN(value) ? 0 : Math.abs(value);
+            return what.startsWith("beta") ? Math.min(v, 0.999) : Math.min(v, 1.0);
+        }
+
+        @Override
+        public Partition partition(Partition p, int n) {
+            return Partition.whole();
+        }
+    };
+
+    @Test
+    void p10FailsForABuilderThatRepairsBadValues() {
+        for (Algo algo : Algo.values()) {
+            falsified(() -> AdamProperties.invalidHyperparametersRejected(algo, LENIENT));
+        }
+        falsified(() -> AdamProperties.nonDividingPartitionRejected(false, LENIENT));
+    }
+
+    @Test
+    void p11FailsWhenTheStateIsNotRestored() {
+        falsified(() -> AdamProperties.checkpointRoundTrip(new Target("scalar", 1), Algo.ADAMW, (target, bytes) -> { }, Properties.EXAMPLES));
+        falsified(() -> AdamProperties.checkpointRoundTrip(new Target("scalar", 1), Algo.ADAM_MINI, (target, bytes) -> { }, Properties.EXAMPLES));
+    }
+
+    @Test
+    void p12FailsForPerElementBlocksThroughTheBlockKernel() {
+        falsified(() -> AdamProperties.perElementMiniIsAdamW(new Target("scalar", 1), new Target("mutant-mini-blocks-of-one", 1), Properties.EXAMPLES));
+    }
+
+    @Test
+    void p13FailsForAClipAppliedAfterTheMomentsForEveryOptimizer() {
+        for (Algo algo : Algo.values()) {
+            falsified(() -> AdamProperties.clippingIsAPrescaledGradient(new Target("mutant-late-clip", 1), algo, Properties.EXAMPLES));
+        }
     }
 }

@@ -5,6 +5,7 @@ import io.github.sgdsai.CheckpointException;
 import io.github.sgdsai.FloatSpan;
 import io.github.sgdsai.NonFiniteGradientException;
 import io.github.sgdsai.NonFinitePolicy;
+import io.github.sgdsai.Optimizer;
 import io.github.sgdsai.Scaling;
 import io.github.sgdsai.SgdSai;
 import io.github.sgdsai.properties.Gens.Scenario;
@@ -438,7 +439,7 @@ final class Properties {
 
     /** How a checkpoint is put into an optimizer; {@link #LOAD} is the real one. */
     interface Restorer {
-        void restore(SgdSai target, byte[] checkpoint) throws IOException;
+        void restore(Optimizer target, byte[] checkpoint) throws IOException;
 
         Restorer LOAD = (target, bytes) -> target.load(new ByteArrayInputStream(bytes));
     }

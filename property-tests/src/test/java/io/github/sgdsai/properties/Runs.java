@@ -1,20 +1,31 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.sgdsai.properties;
 
+import io.github.sgdsai.AdamMini;
+import io.github.sgdsai.AdamW;
 import io.github.sgdsai.Backends;
 import io.github.sgdsai.FloatSpan;
+import io.github.sgdsai.GroupSpec;
 import io.github.sgdsai.NonFinitePolicy;
+import io.github.sgdsai.Optimizer;
 import io.github.sgdsai.Scaling;
 import io.github.sgdsai.SgdSai;
+import io.github.sgdsai.properties.Gens.Algo;
+import io.github.sgdsai.properties.Gens.BlockTensor;
 import io.github.sgdsai.properties.Gens.Hyper;
+import io.github.sgdsai.properties.Gens.OptHyper;
+import io.github.sgdsai.properties.Gens.OptScenario;
 import io.github.sgdsai.properties.Gens.Scenario;
 import io.github.sgdsai.spi.BackendProvider;
+import io.github.sgdsai.spi.ScalarBackend;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntFunction;
 
 /** Runs scenarios through the library, and through a textbook SGDM written here without library code. */
 final class Runs {
@@ -111,6 +122,198 @@ final class Runs {
         public void close() {
             opt.close();
         }
+    }
+
+    /**
+     * An {@link OptScenario} running in the library, as {@code algo} (which may differ from the scenario's own, to run
+     * the same values through another optimizer), optionally clipping at {@code maxNorm}, with each tensor's Adam-mini
+     * partition given by {@code partition} (null: the scenario's).
+     */
+    static final class OptLive implements AutoCloseable {
+        final OptScenario sc;
+        final Optimizer opt;
+        final FloatSpan[] params;
+        final FloatSpan[] grads;
+
+        OptLive(OptScenario sc, Target target, NonFinitePolicy policy) {
+            this(sc, sc.algo(), target, policy, sc.clips() ? sc.clipMax() : Double.NaN, null);
+        }
+
+        OptLive(OptScenario sc, Algo algo, Target target, NonFinitePolicy policy, double maxNorm,
+                IntFunction<AdamMini.Partition> partition) {
+            this.sc = sc;
+            int n = sc.tensors().size();
+            params = new FloatSpan[n];
+            grads = new FloatSpan[n];
+            for (int t = 0; t < n; t++) {
+                BlockTensor tc = sc.tensors().get(t);
+                params[t] = tc.paramStorage().of(sc.initialParam(t));
+                grads[t] = tc.gradStorage().of(new float[tc.length()]);
+            }
+            opt = switch (algo) {
+                case SGD_SAI -> {
+                    SgdSai.Builder b = SgdSai.builder().lr(1);
+                    for (int g = 0; g < sc.groups().size(); g++) {
+                        OptHyper h = sc.groups().get(g);
+                        int group = g;
+                        b.group(gb -> addGroup(gb.momentum(h.beta1()), h, group));
+                    }
+                    yield finish(b, target, policy, maxNorm);
+                }
+                case ADAMW -> {
+                    AdamW.Builder b = AdamW.builder().lr(1);
+                    for (int g = 0; g < sc.groups().size(); g++) {
+                        OptHyper h = sc.groups().get(g);
+                        int group = g;
+                        b.group(gb -> addGroup(gb.betas(h.beta1(), h.beta2()).amsgrad(h.amsgrad()), h, group));
+                    }
+                    yield finish(b, target, policy, maxNorm);
+                }
+                case ADAM_MINI -> {
+                    AdamMini.Builder b = AdamMini.builder().lr(1);
+                    for (int g = 0; g < sc.groups().size(); g++) {
+                        OptHyper h = sc.groups().get(g);
+                        int group = g;
+                        b.group(gb -> addGroup(gb.betas(h.beta1(), h.beta2()), h, group));
+                    }
+                    for (int t = 0; t < n; t++) {
+                        b.partition("t" + t, partition != null ? partition.apply(t) : sc.tensors().get(t).partition());
+                    }
+                    yield finish(b, target, policy, maxNorm);
+                }
+            };
+        }
+
+        private <G extends GroupSpec<G>> void addGroup(G gb, OptHyper h, int group) {
+            gb.lr(h.lr()).eps(h.eps()).weightDecay(h.weightDecay()).maximize(h.maximize());
+            for (int t = 0; t < params.length; t++) {
+                if (sc.tensors().get(t).group() == group) {
+                    gb.add("t" + t, params[t], grads[t]);
+                }
+            }
+        }
+
+        private static <B extends Optimizer.Builder<B, G, O>, G extends GroupSpec<G>, O extends Optimizer> O finish(
+                B b, Target target, NonFinitePolicy policy, double maxNorm) {
+            b.backend(target.backend()).threads(target.threads()).nonFinite(policy);
+            if (!Double.isNaN(maxNorm)) {
+                b.clipGradNorm(maxNorm);
+            }
+            return b.build();
+        }
+
+        /** Loads step k's gradients, frozen flags and lrs, and steps; returns what step() returned. */
+        boolean step(int k) {
+            prepare(k, 1f);
+            return opt.step();
+        }
+
+        /** Loads step k's gradients multiplied by {@code c} (each product rounded to float), frozen flags and lrs. */
+        void prepare(int k, float c) {
+            for (int t = 0; t < params.length; t++) {
+                float[] g = sc.grad(t, k);
+                if (c != 1f) {
+                    for (int i = 0; i < g.length; i++) {
+                        g[i] *= c;
+                    }
+                }
+                grads[t].copyFrom(g);
+                opt.tensor("t" + t).setFrozen(sc.frozen(t, k));
+            }
+            for (int g = 0; g < sc.groups().size(); g++) {
+                opt.group(g).setLr(sc.lr(g, k));
+            }
+        }
+
+        /**
+         * The global norm of the gradients loaded now, as documented for clipping: the square root of the sum, over the
+         * tensors taking part in the optimizer's order, of {@link ScalarBackend#sumSquares}{@code (g, 1, 0, n)}; NaN
+         * if none takes part.
+         */
+        double gradNorm() {
+            double total = 0;
+            boolean any = false;
+            for (Optimizer.Tensor t : opt.tensors()) {
+                if (!t.isFrozen()) {
+                    total += ScalarBackend.sumSquares(t.grad(), 1f, 0, t.length());
+                    any = true;
+                }
+            }
+            return any ? Math.sqrt(total) : Double.NaN;
+        }
+
+        float[] param(int t) {
+            return Gens.values(params[t]);
+        }
+
+        byte[] state() {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try {
+                opt.save(out);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return out.toByteArray();
+        }
+
+        @Override
+        public void close() {
+            opt.close();
+        }
+    }
+
+    /**
+     * A checkpoint with every NaN among its state-buffer floats made the canonical NaN and its CRC zeroed, so that two
+     * states can be compared bit for bit up to NaN payloads (which IEEE 754 leaves open). Follows the version-2
+     * layout documented on {@code Checkpoint}.
+     */
+    static byte[] canonicalState(byte[] checkpoint) {
+        return walk(checkpoint, null);
+    }
+
+    /**
+     * {@code checkpoint} with every tensor's g-SNR (a double, NaN for the Adam family) set to 0, the g-SNRs appended to
+     * {@code gsnrs} in tensor order.
+     */
+    static byte[] withoutGsnr(byte[] checkpoint, List<Double> gsnrs) {
+        return walk(checkpoint, gsnrs);
+    }
+
+    private static byte[] walk(byte[] checkpoint, List<Double> gsnrs) {
+        byte[] out = checkpoint.clone();
+        ByteBuffer b = ByteBuffer.wrap(out);
+        b.position(8 + 4 + 1 + 8 + 8 + 8);
+        int groups = b.getInt();
+        for (int g = 0; g < groups; g++) {
+            b.position(b.position() + 5 * 8 + 3);
+            int tensors = b.getInt();
+            for (int t = 0; t < tensors; t++) {
+                int name = b.getInt();
+                b.position(b.position() + name + 4 + 8);
+                if (gsnrs != null) {
+                    gsnrs.add(b.getDouble(b.position()));
+                    b.putDouble(b.position(), 0.0);
+                }
+                b.position(b.position() + 8 + 4);
+                for (int buffer = 0; buffer < 3; buffer++) {
+                    if (b.get() != 0) {
+                        int len = b.getInt();
+                        for (int i = 0; i < len; i++) {
+                            int at = b.position();
+                            float x = b.getFloat();
+                            if (Float.isNaN(x)) {
+                                b.putFloat(at, Float.NaN);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if (b.remaining() != 4) {
+            throw new AssertionError("checkpoint layout changed: " + b.remaining() + " bytes after the tensors");
+        }
+        b.putInt(0);
+        return out;
     }
 
     /**
