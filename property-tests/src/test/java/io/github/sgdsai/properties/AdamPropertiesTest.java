@@ -4,7 +4,6 @@ import io.github.sgdsai.properties.AdamProperties.Admit;
 import io.github.sgdsai.properties.Gens.Algo;
 import io.github.sgdsai.properties.Properties.Restorer;
 import io.github.sgdsai.properties.Runs.Target;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -79,9 +78,6 @@ class AdamPropertiesTest {
         AdamProperties.nonDividingPartitionRejected(false, Admit.AS_GIVEN);
     }
 
-    @Disabled("bug: AdamMini.Partition.blockSize accepts perHead(h) when h does not divide n but n / h does (block size"
-            + " n / h), e.g. perHead(2) on a tensor of 3 elements builds 3 blocks of 1 instead of being rejected; reported to"
-            + " the lead, enable once fixed")
     @Test
     void p10HeadCountsThatDoNotDivideTheTensorAreRejectedNamingIt() {
         AdamProperties.nonDividingPartitionRejected(true, Admit.AS_GIVEN);
