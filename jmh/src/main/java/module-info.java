@@ -10,4 +10,5 @@ open module io.github.sgdsai.jmh {
     requires com.google.gson;
     requires org.knowm.xchart;
     requires java.desktop;
+    requires java.management;
 }
