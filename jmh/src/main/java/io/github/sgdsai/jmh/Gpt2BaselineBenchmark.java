@@ -47,7 +47,7 @@ import java.util.function.IntConsumer;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 1, time = 2)
 @Measurement(iterations = 3, time = 2)
-@Fork(value = 1, jvmArgs = "-Xmx20g", jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+@Fork(value = 1, jvmArgs = {"-Xmx20g", "-Xmn1g", "-XX:+UseParallelGC"}, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class Gpt2BaselineBenchmark {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int CHUNK = VectorBackend.CHUNK;

@@ -20,9 +20,12 @@ import java.util.Locale;
  * parameters and gradients are alive at a time; one optimizer at a time over them. The first model is measured twice
  * and the first round dropped: first use of the classes moves the heap by a few MB either way.
  *
- * <p>Usage: {@code java --add-modules jdk.incubator.vector -Xmx20g -XX:+UseParallelGC -cp jmh/target/benchmarks.jar
- * io.github.sgdsai.jmh.Gpt2Memory OUT.csv [small,medium,large [sgd-sai,sgdm,adamw,adam-mini]]}. ParallelGC counts exactly the bytes of live objects
- * (G1 counts whole regions for large arrays); the CSV is what {@link Gpt2Report} plots.
+ * <p>Usage: {@code java --add-modules jdk.incubator.vector -Xmx20g -Xmn1g -XX:+UseParallelGC -XX:-UseTLAB
+ * -cp jmh/target/benchmarks.jar io.github.sgdsai.jmh.Gpt2Memory OUT.csv [small,medium,large
+ * [sgd-sai,sgdm,adamw,adam-mini]]}. After a full GC, ParallelGC's used heap is the bytes of live objects (G1 counts
+ * whole regions for large arrays), except for the allocating thread's new TLAB, which can be megabytes:
+ * {@code -XX:-UseTLAB} removes that noise; {@code -Xmn1g} leaves the old generation room for GPT-2 large with AdamW
+ * (12.4 GB). The CSV is what {@link Gpt2Report} plots.
  */
 public final class Gpt2Memory {
     private Gpt2Memory() {

@@ -150,14 +150,23 @@ public final class Gpt2Report {
             }
         }
         md.append("\n### Step-time ratios (same run)\n\n");
+        md.append("In brackets: the ratio of the nominal bytes, what the step times' ratio tends to when both run at the "
+                + "same bandwidth.\n\n");
         md.append("| model | threads | SGD-SaI / AdamW | Adam-mini / SGD-SaI | SGDM / SGD-SaI | 2-thread speed-up "
                 + "(SGD-SaI, AdamW, Adam-mini) |\n|---|---|---|---|---|---|\n");
         for (String model : models()) {
+            Gpt2Shapes.Model m = Gpt2Shapes.Model.of(model);
+            boolean ck = checked(model);
+            double sgdBytes = Gpt2Shapes.trafficBytes(m, "sgd", ck, VectorBackend.CHUNK);
+            double adamwBytes = Gpt2Shapes.trafficBytes(m, "adamw", ck, VectorBackend.CHUNK);
+            double miniBytes = Gpt2Shapes.trafficBytes(m, "adam-mini", ck, VectorBackend.CHUNK);
             for (int th : threads()) {
                 double sai = step(model, "sgd-sai", th);
                 md.append("| ").append(model).append(" | ").append(th).append(" | ")
-                        .append(f(sai / step(model, "adamw", th), 2)).append("× | ")
-                        .append(f(step(model, "adam-mini", th) / sai, 2)).append("× | ")
+                        .append(f(sai / step(model, "adamw", th), 2)).append("× (").append(f(sgdBytes / adamwBytes, 2))
+                        .append("×) | ")
+                        .append(f(step(model, "adam-mini", th) / sai, 2)).append("× (").append(f(miniBytes / sgdBytes, 2))
+                        .append("×) | ")
                         .append(f(step(model, "sgdm", th) / sai, 2)).append("× | ");
                 if (th > 1) {
                     md.append(f(step(model, "sgd-sai", 1) / sai, 2)).append("×, ")
@@ -240,19 +249,30 @@ public final class Gpt2Report {
 
     /** Two panels side by side: state GB against parameters, and ms per step against parameters. */
     void plot(Path png) throws IOException {
-        XYChart mem = new XYChartBuilder().width(640).height(520).title("Optimizer state (stateBufferBytes)")
+        XYChart mem = new XYChartBuilder().width(640).height(640).title("Optimizer state (stateBufferBytes)")
                 .xAxisTitle("GPT-2 parameters (millions)").yAxisTitle("GB").build();
-        XYChart time = new XYChartBuilder().width(760).height(520).title("Step time, vector backend, checked step")
+        XYChart time = new XYChartBuilder().width(820).height(640).title("Step time, vector backend, checked step")
                 .xAxisTitle("GPT-2 parameters (millions)").yAxisTitle("ms per step").build();
         for (XYChart c : new XYChart[] {mem, time}) {
             c.getStyler().setMarkerSize(8);
+            c.getStyler().setXAxisMin(0.0);
+            c.getStyler().setXAxisMax(800.0);
+            c.getStyler().setYAxisMin(0.0);
+            c.getStyler().setXAxisDecimalPattern("#0");
             c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNW);
             c.getStyler().setChartBackgroundColor(Color.WHITE);
         }
+        time.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS); // points at small sizes
         Color[] colors = {new Color(0xD62728), new Color(0xFF7F0E), new Color(0x1F77B4), new Color(0x2CA02C)};
+        // SGD-SaI, SGDM and Adam-mini hold about 4 B/param: different markers and strokes keep the three lines apart
+        org.knowm.xchart.style.markers.Marker[] memMarkers = {SeriesMarkers.CIRCLE, SeriesMarkers.DIAMOND,
+                SeriesMarkers.SQUARE, SeriesMarkers.TRIANGLE_UP};
+        float[][] dashes = {null, {8f, 6f}, null, {2f, 4f}};
+        String largest = models().isEmpty() ? null : models().getLast();
         int ci = 0;
         for (String opt : LABEL.keySet()) {
-            Color color = colors[ci++];
+            int idx = ci++;
+            Color color = colors[idx];
             List<Double> xs = new ArrayList<>();
             List<Double> ys = new ArrayList<>();
             memory.stream().filter(m -> m.optimizer().equals(opt)).sorted((a, b) -> Long.compare(a.parameters(), b.parameters()))
@@ -261,11 +281,18 @@ public final class Gpt2Report {
                         ys.add(m.stateBufferBytes() / 1e9);
                     });
             if (!xs.isEmpty()) {
-                XYSeries s = mem.addSeries(LABEL.get(opt), xs, ys);
+                Memory last = memory.stream().filter(m -> m.optimizer().equals(opt))
+                        .max((a, b) -> Long.compare(a.parameters(), b.parameters())).orElseThrow();
+                XYSeries s = mem.addSeries(LABEL.get(opt) + String.format(Locale.ROOT, " (%.3f B/param)",
+                        (double) last.stateBufferBytes() / last.parameters()), xs, ys);
                 s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
                 s.setLineColor(color);
                 s.setMarkerColor(color);
-                s.setMarker(SeriesMarkers.CIRCLE);
+                s.setMarker(memMarkers[idx]);
+                if (dashes[idx] != null) {
+                    s.setLineStyle(new java.awt.BasicStroke(2f, java.awt.BasicStroke.CAP_BUTT, java.awt.BasicStroke.JOIN_MITER,
+                            10f, dashes[idx], 0f));
+                }
             }
             for (int th : threads()) {
                 List<Double> tx = new ArrayList<>();
@@ -278,7 +305,9 @@ public final class Gpt2Report {
                     }
                 }
                 if (!tx.isEmpty()) {
-                    XYSeries s = time.addSeries(LABEL.get(opt) + ", " + th + " thread" + (th > 1 ? "s" : ""), tx, ty);
+                    double frac = largest == null ? Double.NaN : baseline(largest, opt, th) / step(largest, opt, th);
+                    XYSeries s = time.addSeries(LABEL.get(opt) + ", " + th + " thread" + (th > 1 ? "s" : "")
+                            + (Double.isNaN(frac) ? "" : " (" + pct(frac) + " of baseline, " + largest + ")"), tx, ty);
                     s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
                     s.setLineColor(color);
                     s.setMarkerColor(color);
