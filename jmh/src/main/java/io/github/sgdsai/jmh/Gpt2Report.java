@@ -28,7 +28,7 @@ import java.util.Optional;
  * {@link Gpt2Memory}.
  *
  * <p>Usage: {@code java -Djava.awt.headless=true -cp jmh/target/benchmarks.jar io.github.sgdsai.jmh.Gpt2Report
- * gpt2.json gpt2-memory.csv OUT_DIR [header.md [notes.md]]} writes {@code OUT_DIR/GPT2.md} (header, tables, target
+ * gpt2.json[,more.json...] gpt2-memory.csv OUT_DIR [header.md [notes.md]]} writes {@code OUT_DIR/GPT2.md} (header, tables, target
  * verdicts, notes) and {@code OUT_DIR/gpt2.png} (two panels: state bytes and step time against model size).
  */
 public final class Gpt2Report {
@@ -69,7 +69,11 @@ public final class Gpt2Report {
                         Long.parseLong(f[5])));
             }
         }
-        Gpt2Report r = new Gpt2Report(Report.parse(Path.of(args[0])), mem);
+        List<Report.Row> rows = new ArrayList<>();
+        for (String json : args[0].split(",")) { // several runs (e.g. small+medium, then large) into one report
+            rows.addAll(Report.parse(Path.of(json)));
+        }
+        Gpt2Report r = new Gpt2Report(rows, mem);
         Path out = Path.of(args[2]);
         Files.createDirectories(out);
         String header = args.length > 3 ? Files.readString(Path.of(args[3])) : "";
