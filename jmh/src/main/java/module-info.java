@@ -11,4 +11,5 @@ open module io.github.sgdsai.jmh {
     requires com.google.gson;
     requires org.knowm.xchart;
     requires java.desktop;
+    requires java.management;
 }
