@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${JAVA_HOME:=/usr/lib/jvm/temurin-25-jdk-amd64}"
 export JAVA_HOME
-./mvnw -q -B -pl djl -am compile dependency:build-classpath -Dmdep.outputFile="$PWD/djl/target/lm-deps.txt"
+./mvnw -q -B -pl djl -am compile dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile="$PWD/djl/target/lm-deps.txt"
 run=djl/target/lm-run
 rm -rf "$run" && mkdir -p "$run"
 cp -r djl/target/classes "$run/djl" && cp -r core/target/classes "$run/core" && cp -r backend-cpu/target/classes "$run/cpu"

@@ -42,14 +42,20 @@ public final class CharLm {
     /**
      * The full experiment's model and budget; system properties {@code lm.depth}, {@code lm.dim}, {@code lm.heads},
      * {@code lm.context}, {@code lm.batch}, {@code lm.steps} override them (the committed run uses none).
+     *
+     * @return the settings
      */
     public static Settings full() {
-        return new Settings(Integer.getInteger("lm.depth", 2), Integer.getInteger("lm.dim", 128),
+        return new Settings(Integer.getInteger("lm.depth", 4), Integer.getInteger("lm.dim", 64),
                 Integer.getInteger("lm.heads", 4), Integer.getInteger("lm.context", 64),
                 Integer.getInteger("lm.batch", 16), Integer.getInteger("lm.steps", 400), 25, 4, 0.1);
     }
 
-    /** The CI pipeline test's model and budget. */
+    /**
+     * The CI pipeline test's model and budget.
+     *
+     * @return the settings
+     */
     public static Settings tiny() {
         return new Settings(1, 32, 2, 16, 4, 30, 10, 2, 0.1);
     }

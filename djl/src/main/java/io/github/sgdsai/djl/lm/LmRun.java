@@ -74,12 +74,20 @@ public final class LmRun {
      */
     public record Settings(int depth, int dim, int heads, int context, int batch, int steps, int evalEvery,
                            int evalBatches, double weightDecay) {
-        /** Tokens per step. */
+        /**
+         * Tokens per step.
+         *
+         * @return batch times context
+         */
         public long tokensPerStep() {
             return (long) batch * context;
         }
 
-        /** Warm-up steps: 5 % of the run. */
+        /**
+         * Warm-up steps: 5 % of the run.
+         *
+         * @return the warm-up length in steps
+         */
         public int warmup() {
             return Math.max(1, steps / 20);
         }
@@ -106,7 +114,11 @@ public final class LmRun {
     public record Result(Opt opt, double lr, long seed, double[] trainLoss, int[] evalSteps, double[] heldOut,
                          double[] evalWall, double fwdBwdMs, double optStepMs, long stateBytes, long parameters,
                          int tensors, Map<String, Double> gsnr, boolean diverged) {
-        /** The last held-out loss (infinity if diverged). */
+        /**
+         * The last held-out loss.
+         *
+         * @return the loss, or infinity if the run diverged
+         */
         public double finalHeldOut() {
             return diverged ? Double.POSITIVE_INFINITY : heldOut[heldOut.length - 1];
         }
