@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the language-model experiment: djl/run-lm.sh full djl/results/lm   (or: tiny OUTDIR;
-# one OUTDIR SGDSAI|ADAMW|DJL_ADAMW LR SEED STEPS). Builds the module, copies its classes and the
+# one OUTDIR SGDSAI|ADAMW|DJL_ADAMW LR SEED STEPS), or the optimizer-step benchmark:
+# djl/run-lm.sh bench djl/results/step-times.md [repeats]. Builds the module, copies its classes and the
 # dependency class path aside (so rebuilding during a run cannot change it), then runs java with one
 # PyTorch thread, offline (the native library comes from the pytorch-native-cpu jar).
 set -euo pipefail
@@ -13,6 +14,8 @@ rm -rf "$run" && mkdir -p "$run"
 cp -r djl/target/classes "$run/djl" && cp -r core/target/classes "$run/core" && cp -r backend-cpu/target/classes "$run/cpu"
 deps=$(tr ':' '\n' < djl/target/lm-deps.txt | grep -v '/target/classes$' | paste -sd: -)
 export OMP_NUM_THREADS=1
+main=io.github.sgdsai.djl.lm.CharLm
+if [ "${1:-}" = bench ]; then main=io.github.sgdsai.djl.lm.StepBench; shift; fi
 exec "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
   -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=1 \
-  -Djava.awt.headless=true -cp "$run/djl:$run/core:$run/cpu:$deps" io.github.sgdsai.djl.lm.CharLm "$@"
+  -Djava.awt.headless=true -cp "$run/djl:$run/core:$run/cpu:$deps" "$main" "$@"

@@ -52,8 +52,8 @@ import java.util.Objects;
  * After the step (applied, or skipped under {@link io.github.sgdsai.NonFinitePolicy#SKIP_STEP}) the parameters' own
  * gradients are zeroed, as DJL's optimizers do on PyTorch, where backward accumulates. If the step throws (e.g. a
  * NaN gradient under {@link io.github.sgdsai.NonFinitePolicy#THROW}), nothing has changed: no weight, no optimizer
- * state, and the gradients are as backward left them (zero them with {@code GradientCollector.zeroGradients()}
- * before training on); the delivered gradients are forgotten, and the exception leaves {@code Trainer.step()}.
+ * state, and the gradients are as backward left them (zero them with {@link #zeroGradients()} before training
+ * on); the delivered gradients are forgotten, and the exception leaves {@code Trainer.step()}.
  *
  * <p><b>Limits.</b> Parameters must be float32 on the CPU (the engine writes the tensors' memory); training on one
  * device only (DJL would call {@code update} once per device); every trainable parameter must receive its gradient
@@ -155,10 +155,70 @@ public final class DjlOptimizer extends ai.djl.training.optimizer.Optimizer impl
     }
 
     /**
-     * Zeroes every bound parameter's own gradient, as DJL's optimizers do in PyTorch (its backward accumulates into
-     * it); {@code memset} on the tensor's memory, since {@code g.subi(g)} would keep NaNs.
+     * Steps every trainable parameter of the block from its own gradient, without going through DJL's
+     * {@code Trainer.step()}: use it in place of {@code trainer.step()} in a training loop. The result is the same,
+     * bit for bit; what is saved is DJL's parameter-server hand-over, which allocates and fills a copy of every
+     * gradient before any optimizer runs (at 16 M parameters it costs several times our whole step; see the
+     * README). Each gradient is copied into the adapter's buffer ({@code memcpy}), the engine steps, and the
+     * gradients are zeroed, as in {@link #update}.
+     *
+     * @return {@code true} if the step was applied, {@code false} if it was skipped under
+     *         {@link io.github.sgdsai.NonFinitePolicy#SKIP_STEP}
+     * @throws IllegalStateException if a parameter has no gradient (no backward yet), its storage moved, or a step
+     *                               through {@link #update} is half delivered
+     * @throws io.github.sgdsai.NonFiniteGradientException if a gradient holds NaN or infinity (nothing changed)
      */
-    private void zeroGradients() {
+    public boolean step() {
+        if (engine == null) {
+            bind();
+        }
+        if (deliveredCount != 0) {
+            throw new IllegalStateException("a step through Trainer.step() is half delivered (" + deliveredCount
+                    + " of " + delivered.length + " parameters); finish it before calling step()");
+        }
+        List<Pair<String, Parameter>> params = trainable();
+        for (int i = 0; i < weights.length; i++) {
+            NDArray w = params.get(i).getValue().getArray();
+            if (w != weights[i] && addressOf(w, names[i]) != weightAddress[i]) {
+                throw new IllegalStateException("parameter '" + names[i] + "': its storage moved since the optimizer"
+                        + " bound it (were the parameters reloaded or moved?); create a new optimizer");
+            }
+            if (!w.hasGradient()) {
+                throw new IllegalStateException("parameter '" + names[i] + "' has no gradient; run backward first");
+            }
+        }
+        for (int i = 0; i < weights.length; i++) {
+            try (NDArray g = weights[i].getGradient()) {
+                FloatBuffer src = g.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
+                grads[i].put(0, src, 0, grads[i].capacity());
+            }
+            gradientBytesCopied += 4L * grads[i].capacity();
+        }
+        boolean applied = engine.step();
+        zeroGradients();
+        return applied;
+    }
+
+    private List<Pair<String, Parameter>> trainable() {
+        List<Pair<String, Parameter>> list = new ArrayList<>();
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            if (p.getValue().requiresGradient()) {
+                list.add(p);
+            }
+        }
+        return list;
+    }
+
+    /**
+     * Zeroes the gradient of every parameter the adapter trains ({@code memset} on the tensor's memory). The adapter
+     * does this after each step, as DJL's optimizers do on PyTorch, where backward accumulates into the gradient;
+     * call it yourself after a step threw, before the next backward. (DJL's {@code GradientCollector.zeroGradients()}
+     * computes {@code g - g}, which leaves NaNs in place.) Does nothing before the first step.
+     */
+    public void zeroGradients() {
+        if (weights == null) {
+            return;
+        }
         for (NDArray w : weights) {
             if (w.hasGradient()) {
                 try (NDArray g = w.getGradient()) {
@@ -177,11 +237,9 @@ public final class DjlOptimizer extends ai.djl.training.optimizer.Optimizer impl
     private void bind() {
         List<String> nameList = new ArrayList<>();
         List<Parameter> params = new ArrayList<>();
-        for (Pair<String, Parameter> p : block.getParameters()) {
-            if (p.getValue().requiresGradient()) {
-                nameList.add(p.getKey());
-                params.add(p.getValue());
-            }
+        for (Pair<String, Parameter> p : trainable()) {
+            nameList.add(p.getKey());
+            params.add(p.getValue());
         }
         if (params.isEmpty()) {
             throw new IllegalStateException("the block has no trainable parameters");

@@ -197,6 +197,26 @@ class DjlOptimizerTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"sgdsai", "adamw"})
+    void directStepEqualsTrainerStep(String kind) {
+        try (Setup viaTrainer = Setup.of(() -> builder(kind), 13); Setup direct = Setup.of(() -> builder(kind), 13)) {
+            for (int step = 0; step < 8; step++) {
+                viaTrainer.backward(step);
+                viaTrainer.trainer().step();
+                direct.backward(step);
+                assertTrue(direct.opt().step());
+                assertBitwise(viaTrainer.weights(), direct.weights(), kind + " step " + step);
+                for (float[] g : direct.grads()) {
+                    for (float v : g) {
+                        assertEquals(0f, v, "gradients zeroed after step()");
+                    }
+                }
+            }
+            assertEquals(8, direct.opt().engine().steps());
+        }
+    }
+
     @Test
     void everyParameterHasItsOwnGsnrAndItsDjlName() {
         try (Setup s = Setup.of(() -> builder("sgdsai").clipGradNorm(1e6), 3)) {
@@ -262,9 +282,7 @@ class DjlOptimizerTest {
             assertArrayEquals(stateBefore.toByteArray(), stateAfter.toByteArray());
             assertEquals(2, s.opt().engine().steps());
             // zero the gradients as the documentation says, and training goes on as if the bad batch never came
-            try (GradientCollector gc = s.trainer().newGradientCollector()) {
-                gc.zeroGradients();
-            }
+            s.opt().zeroGradients();
             for (int step = 3; step < 6; step++) {
                 s.backward(step);
                 s.trainer().step();
