@@ -8,7 +8,6 @@ module io.github.sgdsai.djl {
     requires ai.djl.api;
     requires static org.knowm.xchart;
     requires static me.tongfei.progressbar;
-    requires static java.desktop;
 
     exports io.github.sgdsai.djl;
     exports io.github.sgdsai.djl.lm;
