@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs the language-model experiment: djl/run-lm.sh full djl/results/lm   (or: tiny OUTDIR;
 # one OUTDIR SGDSAI|ADAMW|DJL_ADAMW LR SEED STEPS), or the optimizer-step benchmark:
 # djl/run-lm.sh bench djl/results/step-times.md [repeats]. Builds the module, copies its classes and the

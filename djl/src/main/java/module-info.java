@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * sgdsai's optimizers as Deep Java Library optimizers ({@link io.github.sgdsai.djl.DjlOptimizer}), and the
  * character-level language-model experiment that compares them with DJL's own AdamW
