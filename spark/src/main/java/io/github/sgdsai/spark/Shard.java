@@ -1,0 +1,41 @@
+package io.github.sgdsai.spark;
+
+import java.io.Serializable;
+import java.util.List;
+
+/** The records that travel between the driver and the executors. */
+final class Shard {
+    private Shard() {
+    }
+
+    /**
+     * A shard's part of the training state, as cached in Spark's block manager: never modified once made (a retried
+     * or recomputed task must find it as it was).
+     *
+     * @param shard      its index
+     * @param params     the parameter slices
+     * @param checkpoint the shard optimizer's state ({@code SgdSai.save}), or null before the first applied step
+     */
+    record State(int shard, float[][] params, byte[] checkpoint) implements Serializable {
+    }
+
+    /** One micro-batch's gradient slices for one shard; {@code loss} travels with shard 0's only. */
+    record Leaf(int micro, float[][] slices, double loss) implements Serializable {
+    }
+
+    /** A shard's gradient slices, its micro-batches added in order; {@code loss} is the batch's (shard 0 only). */
+    record Grad(int shard, float[][] slices, double loss) implements Serializable {
+    }
+
+    /**
+     * What the driver needs to decide a step: per slice the first non-finite index (or -1) and its value, and the sums
+     * of squares of its {@code StepBatch.SUM_BLOCK}-element blocks (null when not clipping).
+     */
+    record Summary(int shard, double loss, int[] badIndex, float[] badValue, double[][] blockSquares)
+            implements Serializable {
+    }
+
+    /** The examples of micro-batch {@code micro} of batch {@code step} of an epoch, in batch order. */
+    record MicroBatch<T>(int step, int micro, int batchRows, List<T> rows) implements Serializable {
+    }
+}
