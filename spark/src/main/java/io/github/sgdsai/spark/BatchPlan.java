@@ -18,10 +18,15 @@ import java.util.Random;
 public final class BatchPlan implements Serializable {
     private static final long serialVersionUID = 1L;
 
+    /** n. */
     private final int examples;
+    /** B. */
     private final int batchSize;
+    /** r. */
     private final int microBatchSize;
+    /** The shuffling seed. */
     private final long seed;
+    /** Whether epochs are shuffled. */
     private final boolean shuffle;
 
     /**

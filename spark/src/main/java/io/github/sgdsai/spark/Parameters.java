@@ -10,7 +10,9 @@ import java.util.List;
 public final class Parameters implements Serializable {
     private static final long serialVersionUID = 1L;
 
+    /** The tensors' names. */
     private final String[] names;
+    /** Their values, in the same order. */
     private final float[][] values;
 
     Parameters(String[] names, float[][] values) {

@@ -243,8 +243,9 @@ public final class SparkTrainer<T> implements AutoCloseable {
                 moments = firstStepMoments(reduced, clip);
                 candidate = withMoments(moments);
             }
+            List<Tuple2<Integer, float[][]>> slices;
             try {
-                update(reduced, clip, moments);
+                slices = update(reduced, clip, moments);
             } catch (RuntimeException e) {
                 if (candidate != null) {
                     candidate.close();
@@ -261,7 +262,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
             applied++;
             advance();
             long tb = System.nanoTime();
-            gather();
+            gather(slices);
             lastTimes = times(t0, System.nanoTime() - tb);
             return true;
         } finally {
@@ -616,8 +617,11 @@ public final class SparkTrainer<T> implements AutoCloseable {
         return s;
     }
 
-    /** Steps every shard where it lives; the new shards replace the old ones once all have succeeded. */
-    private void update(JavaRDD<Shard.Grad> reduced, float clip, double[][] moments) {
+    /**
+     * Steps every shard where it lives and returns the new parameter slices (the all-gather's first half, in the same
+     * job); the new shards replace the old ones once all have succeeded.
+     */
+    private List<Tuple2<Integer, float[][]>> update(JavaRDD<Shard.Grad> reduced, float clip, double[][] moments) {
         Layout lay = layout;
         OptimizerConfig cfg = config;
         String be = backendName;
@@ -640,21 +644,25 @@ public final class SparkTrainer<T> implements AutoCloseable {
                 next.rdd().localCheckpoint();
             }
         }
+        List<Tuple2<Integer, float[][]>> slices;
         try {
-            run(next::count);
+            slices = run(() -> next.map(st -> new Tuple2<>(st.shard(), st.params())).collect());
         } catch (RuntimeException e) {
             next.unpersist(false);
             throw e;
         }
         JavaRDD<Shard.State> old = state;
         state = next;
+        // The old shards may go: were a block of the new ones lost before the next checkpoint, Spark would recompute
+        // it from the lineage (deterministically), for which the broadcasts since the last checkpoint are kept.
+        old.unpersist(false);
         if (next.isCheckpointed()) {
-            old.unpersist(false);
             for (Broadcast<?> b : sinceCheckpoint) {
                 b.destroy();
             }
             sinceCheckpoint.clear();
         }
+        return slices;
     }
 
     /** One shard's step: the engine's own update over the slices (the cached inputs are copied, never modified). */
@@ -692,9 +700,8 @@ public final class SparkTrainer<T> implements AutoCloseable {
         }
     }
 
-    /** Collects the updated slices and broadcasts the new parameters. */
-    private void gather() {
-        List<Tuple2<Integer, float[][]>> slices = run(() -> state.map(s -> new Tuple2<>(s.shard(), s.params())).collect());
+    /** Assembles the updated slices and broadcasts the new parameters (the all-gather's second half). */
+    private void gather(List<Tuple2<Integer, float[][]>> slices) {
         float[][] next = new float[layout.names.length][];
         for (int t = 0; t < next.length; t++) {
             next[t] = new float[layout.lengths[t]];

@@ -32,15 +32,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * tensors, vector backend on both sides), in {@code local[3, 4]} mode (3 threads, a task may be tried 4 times).
  * Tensors of 150,000 and 70,000 elements are split over shards at the vector backend's 64 Ki chunks.
  */
-class SparkTrainerTest {
+public class SparkTrainerTest {
 
-    static JavaSparkContext sc;
+    public static JavaSparkContext sc;
 
     /** Flags the gradient function reads in local mode (same JVM) to misbehave on request. */
     static volatile int failMode;
 
     @BeforeAll
-    static void start() {
+    public static void start() {
         sc = new JavaSparkContext(new SparkConf().setMaster("local[3,4]").setAppName("sgdsai-spark-test")
                 .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1")
                 .set("spark.driver.bindAddress", "127.0.0.1"));
@@ -48,7 +48,7 @@ class SparkTrainerTest {
     }
 
     @AfterAll
-    static void stop() {
+    public static void stop() {
         sc.stop();
     }
 
