@@ -1,6 +1,9 @@
 package io.github.sgdsai.spark;
 
+import io.github.sgdsai.Optimizer;
 import io.github.sgdsai.SgdSai;
+
+import java.io.Serializable;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -25,7 +28,7 @@ public final class LocalTrainer<T> implements AutoCloseable {
     private final BatchPlan plan;
     private final List<T> rows;
     private final GradientFunction<T> fn;
-    private final SgdSai opt;
+    private final Optimizer opt;
     private final Parameters view;
     private long epoch;
     private int stepInEpoch;
@@ -33,7 +36,7 @@ public final class LocalTrainer<T> implements AutoCloseable {
     private long orderFor = -1;
     private double lastLoss = Double.NaN;
 
-    LocalTrainer(String[] names, float[][] params, OptimizerConfig config, BatchPlan plan, String backend,
+    LocalTrainer(String[] names, float[][] params, Serializable config, BatchPlan plan, String backend,
                  double maxGradNorm, List<T> rows, GradientFunction<T> fn) {
         this.names = names;
         this.params = params;
@@ -41,8 +44,7 @@ public final class LocalTrainer<T> implements AutoCloseable {
         this.rows = List.copyOf(rows);
         this.fn = fn;
         this.grads = new float[names.length][];
-        SgdSai.Builder b = SgdSai.builder();
-        config.accept(b);
+        Optimizer.Builder<?, ?, ?> b = SparkTrainer.Builder.configured(config);
         b.threads(1);
         if (backend != null) {
             b.backend(backend);
@@ -156,8 +158,8 @@ public final class LocalTrainer<T> implements AutoCloseable {
         return m;
     }
 
-    /** The optimizer (for its g-SNRs, state size, backend). */
-    public SgdSai optimizer() {
+    /** The optimizer ({@link SgdSai} or {@code AdamW}: for its g-SNRs, state size, backend). */
+    public Optimizer optimizer() {
         return opt;
     }
 

@@ -1,5 +1,6 @@
 package io.github.sgdsai.spark;
 
+import io.github.sgdsai.AdamW;
 import io.github.sgdsai.FloatSpan;
 import io.github.sgdsai.NonFiniteGradientException;
 import io.github.sgdsai.NonFinitePolicy;
@@ -29,6 +30,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -80,7 +82,8 @@ public final class SparkTrainer<T> implements AutoCloseable {
     private final Layout layout;
     private final BatchPlan plan;
     private final GradientFunction<T> fn;
-    private final OptimizerConfig config;
+    /** An {@link OptimizerConfig} (SGD-SaI) or an {@link AdamWConfig}. */
+    private final Serializable config;
     private final String backendName;
     private final double maxGradNorm;
     private final int checkpointInterval;
@@ -94,7 +97,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
     private final LongAccumulator checkNs;
     private final LongAccumulator updateNs;
 
-    private SgdSai probe;
+    private Optimizer probe;
     private float[][] params;
     private Broadcast<Parameters> broadcast;
     private final List<Broadcast<?>> sinceCheckpoint = new ArrayList<>();
@@ -180,7 +183,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
         return new Builder();
     }
 
-    private static int[] order(SgdSai opt, String[] names) {
+    private static int[] order(Optimizer opt, String[] names) {
         List<String> list = Arrays.asList(names);
         int[] order = new int[names.length];
         int i = 0;
@@ -238,8 +241,8 @@ public final class SparkTrainer<T> implements AutoCloseable {
                 clip = c < 1 ? (float) c : 1f;
             }
             double[][] moments = null;
-            SgdSai candidate = null;
-            if (firstMoments == null) {
+            Optimizer candidate = null;
+            if (firstMoments == null && probe instanceof SgdSai) {
                 moments = firstStepMoments(reduced, clip);
                 candidate = withMoments(moments);
             }
@@ -536,7 +539,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
      * a g-SNR that is not finite, naming the tensor) before anything changes.
      */
     private SgdSai withMoments(double[][] moments) {
-        SgdSai p = Builder.probe(config, layout.names, layout.lengths);
+        SgdSai p = (SgdSai) Builder.probe(config, layout.names, layout.lengths);
         try {
             for (int t = 0; t < moments.length; t++) {
                 p.presetMoments(layout.names[t], layout.lengths[t], moments[t][0], moments[t][1]);
@@ -623,16 +626,16 @@ public final class SparkTrainer<T> implements AutoCloseable {
      */
     private List<Tuple2<Integer, float[][]>> update(JavaRDD<Shard.Grad> reduced, float clip, double[][] moments) {
         Layout lay = layout;
-        OptimizerConfig cfg = config;
+        Serializable cfg = config;
         String be = backendName;
         LongAccumulator acc = updateNs;
         JavaRDD<Shard.State> next = state.zipPartitions(reduced, (Iterator<Shard.State> states, Iterator<Shard.Grad> grads) -> {
             if (!states.hasNext() || !grads.hasNext()) {
                 throw new IllegalStateException("a shard or its gradient is missing");
             }
-            long a = System.nanoTime();
             Shard.State s = states.next();
             Shard.Grad g = grads.next();
+            long a = System.nanoTime();
             Shard.State out = stepShard(s, g, lay, cfg, be, clip, moments);
             acc.add(System.nanoTime() - a);
             return List.of(out).iterator();
@@ -666,7 +669,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
     }
 
     /** One shard's step: the engine's own update over the slices (the cached inputs are copied, never modified). */
-    static Shard.State stepShard(Shard.State s, Shard.Grad g, Layout lay, OptimizerConfig cfg, String backend,
+    static Shard.State stepShard(Shard.State s, Shard.Grad g, Layout lay, Serializable cfg, String backend,
                                  float clip, double[][] moments) throws IOException {
         int k = s.shard();
         int n = s.params().length;
@@ -674,21 +677,20 @@ public final class SparkTrainer<T> implements AutoCloseable {
             return s;
         }
         float[][] p = new float[n][];
-        SgdSai.Builder b = SgdSai.builder();
-        cfg.accept(b);
+        Optimizer.Builder<?, ?, ?> b = Builder.configured(cfg);
         b.backend(backend).threads(1);
         for (int j = 0; j < n; j++) {
             p[j] = s.params()[j].clone();
             b.add(lay.names[lay.tensor[k][j]], p[j], scaled(g.slices()[j], clip));
         }
-        try (SgdSai opt = b.build()) {
+        try (Optimizer opt = b.build()) {
             if (s.checkpoint() != null) {
                 opt.load(new ByteArrayInputStream(s.checkpoint()));
             }
             if (moments != null) {
                 for (int j = 0; j < n; j++) {
                     int t = lay.tensor[k][j];
-                    opt.presetMoments(lay.names[t], lay.lengths[t], moments[t][0], moments[t][1]);
+                    ((SgdSai) opt).presetMoments(lay.names[t], lay.lengths[t], moments[t][0], moments[t][1]);
                 }
             }
             if (!opt.step()) {
@@ -1006,7 +1008,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
                 verifyShard(s);
             }
         }
-        SgdSai fresh = moments != null ? withMoments(moments) : Builder.probe(config, layout.names, layout.lengths);
+        Optimizer fresh = moments != null ? withMoments(moments) : Builder.probe(config, layout.names, layout.lengths);
         // Commit.
         probe.close();
         probe = fresh;
@@ -1030,13 +1032,12 @@ public final class SparkTrainer<T> implements AutoCloseable {
     /** Loads a shard's optimizer state into an optimizer over its slices: throws if it is damaged or does not fit. */
     private void verifyShard(Shard.State s) throws IOException {
         int k = s.shard();
-        SgdSai.Builder b = SgdSai.builder();
-        config.accept(b);
+        Optimizer.Builder<?, ?, ?> b = Builder.configured(config);
         b.backend("scalar").threads(1);
         for (int j = 0; j < s.params().length; j++) {
             b.add(layout.names[layout.tensor[k][j]], s.params()[j].clone(), new float[s.params()[j].length]);
         }
-        try (SgdSai opt = b.build()) {
+        try (Optimizer opt = b.build()) {
             opt.load(new ByteArrayInputStream(s.checkpoint()));
         } catch (IOException | RuntimeException ex) {
             throw new IllegalArgumentException("shard " + k + "'s optimizer state does not load: " + ex.getMessage(), ex);
@@ -1073,7 +1074,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
     public static final class Builder {
         private final List<String> names = new ArrayList<>();
         private final List<float[]> values = new ArrayList<>();
-        private OptimizerConfig config;
+        private Serializable config;
         private int batchSize;
         private int microBatchSize = -1;
         private long seed;
@@ -1119,6 +1120,30 @@ public final class SparkTrainer<T> implements AutoCloseable {
         public Builder optimizer(OptimizerConfig config) {
             this.config = Objects.requireNonNull(config, "optimizer config is null");
             return this;
+        }
+
+        /**
+         * Trains with AdamW instead of SGD-SaI (replaces {@link #optimizer}): its state (two floats per parameter) is
+         * sharded the same way, and the result is bit-identical to {@code AdamW} on one machine.
+         *
+         * @param config sets hyperparameters and groups of an {@link AdamW.Builder}; serializable
+         * @return this builder
+         */
+        public Builder adamw(AdamWConfig config) {
+            this.config = Objects.requireNonNull(config, "optimizer config is null");
+            return this;
+        }
+
+        /** A new builder of the configured optimizer, with the user's configuration applied and no tensors. */
+        static Optimizer.Builder<?, ?, ?> configured(Serializable config) {
+            if (config instanceof AdamWConfig c) {
+                AdamW.Builder b = AdamW.builder();
+                c.accept(b);
+                return b;
+            }
+            SgdSai.Builder b = SgdSai.builder();
+            ((OptimizerConfig) config).accept(b);
+            return b;
         }
 
         /**
@@ -1251,8 +1276,8 @@ public final class SparkTrainer<T> implements AutoCloseable {
         }
 
         /** The driver's probe: validates the config, and holds g-SNRs and the tensor order. */
-        SgdSai probe(String[] tensorNames, int[] lengths) {
-            SgdSai p = probe(config, tensorNames, lengths);
+        Optimizer probe(String[] tensorNames, int[] lengths) {
+            Optimizer p = probe(config, tensorNames, lengths);
             if (!Double.isNaN(p.maxGradNorm())) {
                 p.close();
                 throw new IllegalArgumentException("optimizer config: clipping is configured on the trainer "
@@ -1268,14 +1293,13 @@ public final class SparkTrainer<T> implements AutoCloseable {
             return p;
         }
 
-        static SgdSai probe(OptimizerConfig config, String[] tensorNames, int[] lengths) {
-            SgdSai.Builder b = SgdSai.builder();
-            config.accept(b);
+        static Optimizer probe(Serializable config, String[] tensorNames, int[] lengths) {
+            Optimizer.Builder<?, ?, ?> b = configured(config);
             b.backend("scalar").threads(1);
             for (int t = 0; t < tensorNames.length; t++) {
                 b.add(tensorNames[t], new float[lengths[t]], new float[lengths[t]]);
             }
-            SgdSai p = b.build();
+            Optimizer p = b.build();
             if (p.tensors().size() != tensorNames.length) {
                 p.close();
                 throw new IllegalArgumentException("optimizer config: it added tensors of its own; add tensors to the "
@@ -1324,7 +1348,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
             for (int t = 0; t < n.length; t++) {
                 v[t] = values.get(t).clone();
             }
-            try (SgdSai p = probe(n, Arrays.stream(v).mapToInt(a -> a.length).toArray())) {
+            try (Optimizer p = probe(n, Arrays.stream(v).mapToInt(a -> a.length).toArray())) {
                 // validated like the Spark trainer's config
             }
             return new LocalTrainer<>(n, v, config, plan, backend, maxGradNorm, rows, gradient);

@@ -220,6 +220,32 @@ public class SparkTrainerTest {
     }
 
     @Test
+    void adamwWithClippingMatchesOneMachine(@TempDir Path dir) throws Exception {
+        List<Row> rows = rows(24);
+        AdamWConfig adamw = b -> b.lr(Schedules.warmupCosine(1e-2, 2, 20)).betas(0.9, 0.99).weightDecay(0.1)
+                .group(NameRule.glob("biases", "*_bias"), g -> g.weightDecay(0));
+        String ckpt = dir.resolve("adamw").toString();
+        try (LocalTrainer<Row> local = builder(3, CONFIG).adamw(adamw).clipGradNorm(0.5)
+                .buildLocal(rows, SparkTrainerTest::leastSquares)) {
+            local.steps(5);
+            assertEquals("vector", local.optimizer().backendName());
+            try (SparkTrainer<Row> spark = builder(3, CONFIG).adamw(adamw).clipGradNorm(0.5)
+                    .build(data(rows, 2), SparkTrainerTest::leastSquares)) {
+                spark.steps(3);
+                spark.save(ckpt);
+            }
+            try (SparkTrainer<Row> spark = builder(3, CONFIG).adamw(adamw).clipGradNorm(0.5)
+                    .build(data(rows, 3), SparkTrainerTest::leastSquares)) {
+                spark.load(ckpt);
+                spark.steps(2);
+                assertSame(local.parameters(), spark.parameters(), "AdamW, resumed on 3 partitions");
+                assertEquals(local.optimizer().lastGradNorm(), spark.lastGradNorm());
+                assertTrue(Double.isNaN(spark.gsnr("w")));
+            }
+        }
+    }
+
+    @Test
     void aTaskFailingOnItsFirstAttemptChangesNothing() {
         List<Row> rows = rows(24);
         try (LocalTrainer<Row> local = builder(2, CONFIG).buildLocal(rows, SparkTrainerTest::leastSquares);

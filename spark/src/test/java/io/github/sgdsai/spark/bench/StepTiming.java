@@ -56,7 +56,7 @@ public final class StepTiming {
         StringBuilder md = new StringBuilder();
         StringBuilder json = new StringBuilder("[\n");
         md.append("| parameters | steps timed | gradient (task ms) | reduce (task ms) | check (task ms) | update (task ms)"
-                + " | broadcast (driver ms) | step wall (ms) |\n|---|---|---|---|---|---|---|---|\n");
+                + " | broadcast (driver ms) | step wall (ms) | JVM GC in the step (ms) |\n|---|---|---|---|---|---|---|---|---|\n");
         try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster(master).setAppName("sgdsai-timing")
                 .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1")
                 .set("spark.driver.bindAddress", "127.0.0.1"))) {
@@ -82,18 +82,20 @@ public final class StepTiming {
                     long[][] samples = new long[timed][];
                     ProgressBar bar = new ProgressBar(String.format(Locale.ROOT, "%,d params", size), warm + timed);
                     for (int s = 0; s < warm + timed; s++) {
+                        long gc0 = gcMillis();
                         trainer.step();
+                        long gc = gcMillis() - gc0;
                         bar.step();
                         StepTimes st = trainer.lastStepTimes();
                         if (s >= warm) {
                             samples[s - warm] = new long[] {st.gradientNanos(), st.reduceNanos(), st.checkNanos(),
-                                    st.updateNanos(), st.broadcastNanos(), st.wallNanos()};
+                                    st.updateNanos(), st.broadcastNanos(), st.wallNanos(), gc * 1_000_000};
                         }
-                        System.err.printf(Locale.ROOT, "%n%,d params step %d: %s%n", size, s, st);
+                        System.err.printf(Locale.ROOT, "%n%,d params step %d: %s, GC %d ms%n", size, s, st, gc);
                     }
                     bar.close();
-                    double[] med = new double[6];
-                    for (int c = 0; c < 6; c++) {
+                    double[] med = new double[7];
+                    for (int c = 0; c < 7; c++) {
                         long[] col = new long[timed];
                         for (int s = 0; s < timed; s++) {
                             col[s] = samples[s][c];
@@ -103,12 +105,12 @@ public final class StepTiming {
                     }
                     labels.add(size >= 1 << 20 ? (size >> 20) + "M" : String.valueOf(size));
                     medians.add(med);
-                    md.append(String.format(Locale.ROOT, "| %,d | %d (median) | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |%n",
-                            size, timed, med[0], med[1], med[2], med[3], med[4], med[5]));
+                    md.append(String.format(Locale.ROOT, "| %,d | %d (median) | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f |%n",
+                            size, timed, med[0], med[1], med[2], med[3], med[4], med[5], med[6]));
                     json.append(String.format(Locale.ROOT, "  {\"params\": %d, \"master\": \"%s\", \"timedSteps\": %d, "
                             + "\"gradientMs\": %.3f, \"reduceMs\": %.3f, \"checkMs\": %.3f, \"updateMs\": %.3f, "
-                            + "\"broadcastMs\": %.3f, \"wallMs\": %.3f},%n", size, master, timed, med[0], med[1], med[2],
-                            med[3], med[4], med[5]));
+                            + "\"broadcastMs\": %.3f, \"wallMs\": %.3f, \"gcMs\": %.0f},%n", size, master, timed, med[0], med[1],
+                            med[2], med[3], med[4], med[5], med[6]));
                 }
             }
         }
@@ -120,7 +122,7 @@ public final class StepTiming {
                 .title("sgdsai-spark: step time by phase (" + master + ", medians)").xAxisTitle("parameters")
                 .yAxisTitle("ms (task time summed; broadcast and wall: driver)").build();
         chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
-        String[] phases = {"gradient", "reduce", "check", "update", "broadcast", "step wall"};
+        String[] phases = {"gradient", "reduce", "check", "update", "broadcast", "step wall", "JVM GC"};
         for (int c = 0; c < phases.length; c++) {
             List<Double> ys = new ArrayList<>();
             for (double[] m : medians) {
@@ -130,6 +132,15 @@ public final class StepTiming {
         }
         BitmapEncoder.saveBitmap(chart, out.resolve("step-timing.png").toString(), BitmapEncoder.BitmapFormat.PNG);
         System.out.print(md);
+    }
+
+    /** Milliseconds this JVM has spent in garbage collection so far. */
+    static long gcMillis() {
+        long ms = 0;
+        for (java.lang.management.GarbageCollectorMXBean b : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+            ms += Math.max(0, b.getCollectionTime());
+        }
+        return ms;
     }
 
     /** g_i = a·(a·p_i − 1) / B per example: one multiply-add pass per parameter and example. */
