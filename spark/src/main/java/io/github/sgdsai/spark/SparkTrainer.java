@@ -59,8 +59,8 @@ import java.util.function.Supplier;
  *       every shard as it was) and computes the global norm by adding the block sums in the engine's fixed order.
  *       At the first step each shard also reports per-chunk partial moments of its slices, which the driver merges in
  *       chunk order into each tensor's g-SNR, bit for bit the value the single-machine optimizer computes.</li>
- *   <li><b>Update.</b> Each owner steps its slices with an {@link SgdSai} built from the user's {@link OptimizerConfig}
- *       over the slices, restored from the shard's saved state, with the tensors' global g-SNR preset
+ *   <li><b>Update.</b> Each owner steps its slices with an {@link SgdSai} (or {@link AdamW}) built from the user's
+ *       {@link OptimizerConfig} (or {@link AdamWConfig}) over the slices, restored from the shard's saved state, with the tensors' global g-SNR preset
  *       ({@link SgdSai#presetMoments}) and the gradient scaled by the clipping coefficient: the engine's own float
  *       arithmetic, element by element, so a slice is updated exactly as the whole tensor would be.</li>
  *   <li><b>All-gather.</b> The updated parameter slices are collected and broadcast for the next step.</li>
