@@ -9,7 +9,15 @@ public final class NonFiniteGradientException extends ArithmeticException {
     private final int index;
     private final float value;
 
-    NonFiniteGradientException(String tensor, int index, float value) {
+    /**
+     * An exception for a bad gradient value (public so that trainers which check gradients held on several machines,
+     * such as {@code sgdsai-spark}, report them as the optimizer does).
+     *
+     * @param tensor name of the tensor whose gradient is bad
+     * @param index  index, within the tensor, of the first bad value
+     * @param value  that value
+     */
+    public NonFiniteGradientException(String tensor, int index, float value) {
         super("gradient of tensor '" + tensor + "' holds " + value + " at index " + index
                 + "; the step was not applied and nothing was changed");
         this.tensor = tensor;

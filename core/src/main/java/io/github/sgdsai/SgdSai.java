@@ -143,6 +143,46 @@ public final class SgdSai extends Optimizer {
         batch.setGradScale(i, gs);
     }
 
+    /**
+     * Hook for trainers that hold a tensor in slices on several machines (the {@code sgdsai-spark} module, whose
+     * shards are optimizers over slices): fixes the g-SNR of tensor {@code name} before its first step from the
+     * moments of its <em>whole</em> gradient, computed elsewhere exactly as {@link io.github.sgdsai.spi.Backend#moments}
+     * computes them ({@code sumSquares = Σg²}, {@code m2 = Σ(g − mean)²}, of the gradient the step will see, i.e. after
+     * clipping). The g-SNR and scale are derived from them as a step would ({@link Scaling#GSNR} or {@link
+     * Scaling#NONE}), so an optimizer over a slice of the tensor then updates it bit for bit as one holding the whole
+     * tensor. Takes effect at once ({@link Tensor#gsnr()} reports it); the tensor's first step then computes nothing.
+     *
+     * @param name       the tensor's name
+     * @param n          the whole tensor's length (at least the slice's)
+     * @param sumSquares {@code Σg²} of the whole gradient
+     * @param m2         {@code Σ(g − mean)²} of the whole gradient
+     * @throws IllegalArgumentException if there is no such tensor or {@code n} is smaller than its length
+     * @throws IllegalStateException    if the tensor already has a g-SNR, or its group is {@link
+     *                                  Scaling#GSNR_MAX_NORMALIZED} (whose maximum is over every tensor at once)
+     * @throws ArithmeticException      if the g-SNR is not finite (e.g. eps = 0 and a constant gradient); nothing is
+     *                                  changed
+     */
+    public void presetMoments(String name, long n, double sumSquares, double m2) {
+        Tensor t = tensor(name);
+        if (n < t.length()) {
+            throw new IllegalArgumentException("tensor '" + name + "': n = " + n + " is smaller than its length " + t.length());
+        }
+        if (t.hasGsnr()) {
+            throw new IllegalStateException("tensor '" + name + "' already has its g-SNR (" + t.gsnr + ")");
+        }
+        if (t.group.scaling == Scaling.GSNR_MAX_NORMALIZED) {
+            throw new IllegalStateException("tensor '" + name + "': GSNR_MAX_NORMALIZED takes a maximum over every "
+                    + "tensor at once, which a preset of one tensor cannot give");
+        }
+        double g = gsnr(n, sumSquares, m2, t.group.eps);
+        if (!Double.isFinite(g)) {
+            throw new ArithmeticException("tensor '" + name + "': g-SNR = ‖g‖ / (σ + eps) is not finite (‖g‖² = "
+                    + sumSquares + ", Σ(g − mean)² = " + m2 + ", eps = " + t.group.eps + "). Nothing was changed");
+        }
+        t.gsnr = g;
+        t.scale = t.group.scaling == Scaling.NONE ? 1f : (float) g;
+    }
+
     @Override
     double savedScalar() {
         return maxGsnr;

@@ -104,16 +104,24 @@ public final class VectorBackend implements Backend, WorkerPool.Job {
 
     /** Compensated sum of partials[first], partials[first + stride], … over the items, in chunk order. */
     private double mergeInOrder(int first, int stride) {
-        double sum = 0;
-        double comp = 0;
-        for (int k = 0; k < items; k++) {
-            double x = partials[first + stride * k];
-            double t = sum + x;
-            double bp = t - sum;
-            comp += (sum - (t - bp)) + (x - bp);
-            sum = t;
-        }
-        return sum + comp;
+        return ScalarBackend.mergeInOrder(partials, first, stride, items);
+    }
+
+    /** {@link #CHUNK}: {@link #moments} merges per-chunk partials in chunk order. */
+    @Override
+    public int momentsChunk() {
+        return CHUNK;
+    }
+
+    @Override
+    public double chunkSum(FloatSpan g, int from, int to) {
+        return VectorKernels.sum(g, from, to);
+    }
+
+    @Override
+    public void chunkCenteredSums(FloatSpan g, double mean, int from, int to, double[] acc) {
+        Arrays.fill(acc, 0, 3, 0.0);
+        VectorKernels.centeredSums(g, mean, from, to, acc);
     }
 
     private void runItems(Mode m, long elements) {

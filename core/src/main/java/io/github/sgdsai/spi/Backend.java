@@ -92,6 +92,42 @@ public interface Backend extends AutoCloseable {
         moments(FloatSpan.of(scaled), out);
     }
 
+    /**
+     * For trainers that hold one tensor in slices on several machines (the {@code sgdsai-spark} module): the chunk
+     * size {@code C > 0} such that {@link #moments(FloatSpan, double[])} of a tensor of {@code n} elements equals, bit
+     * for bit, a merge of per-chunk partials over the chunks {@code [kC, min(n, (k + 1)C))}:
+     * {@code mean = merge(chunkSum of every chunk) / n}; with {@code acc_k} the {@link #chunkCenteredSums} of chunk k
+     * at that mean, {@code out[0] = merge(acc_k[0])} and
+     * {@code out[1] = ScalarBackend.correctedM2(merge(acc_k[1]), merge(acc_k[2]), n)}, where {@code merge} is
+     * {@link ScalarBackend#mergeInOrder} in chunk order. A chunk's partials depend only on its values, not on where
+     * they are stored, so a machine holding a chunk-aligned slice computes them on its own. The default, 0, says
+     * {@code moments} is no such merge: a tensor must then be held whole.
+     */
+    default int momentsChunk() {
+        return 0;
+    }
+
+    /**
+     * The first-pass partial of {@link #momentsChunk()}: {@code Σ g_i} over {@code [from, to)}, computed exactly as
+     * {@link #moments} computes it for a chunk. Modifies nothing.
+     *
+     * @throws UnsupportedOperationException if {@link #momentsChunk()} is 0
+     */
+    default double chunkSum(FloatSpan grad, int from, int to) {
+        throw new UnsupportedOperationException("backend '" + name() + "' has no chunked moments");
+    }
+
+    /**
+     * The second-pass partials of {@link #momentsChunk()}: sets {@code acc[0..2]} to {@code Σ g²}, {@code Σ d} and
+     * {@code Σ d²} with {@code d = g − mean} over {@code [from, to)}, exactly as {@link #moments} computes them for
+     * a chunk. Modifies {@code acc} only.
+     *
+     * @throws UnsupportedOperationException if {@link #momentsChunk()} is 0
+     */
+    default void chunkCenteredSums(FloatSpan grad, double mean, int from, int to, double[] acc) {
+        throw new UnsupportedOperationException("backend '" + name() + "' has no chunked moments");
+    }
+
     /** Applies one step to every tensor of {@code batch}, following the arithmetic documented on {@link StepBatch}. */
     void update(StepBatch batch);
 

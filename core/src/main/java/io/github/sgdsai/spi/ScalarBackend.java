@@ -277,6 +277,24 @@ public final class ScalarBackend implements Backend {
     }
 
     /**
+     * {@code Σ x[first + stride·k]} for {@code k = 0 … count − 1}, added in that order and compensated as in
+     * {@link #sum}: how chunked backends merge per-chunk partial sums (see {@link Backend#momentsChunk()}).
+     * Modifies nothing.
+     */
+    public static double mergeInOrder(double[] x, int first, int stride, int count) {
+        double sum = 0;
+        double comp = 0;
+        for (int k = 0; k < count; k++) {
+            double v = x[first + stride * k];
+            double t = sum + v;
+            double bp = t - sum;
+            comp += (sum - (t - bp)) + (v - bp); // TwoSum error of sum + v
+            sum = t;
+        }
+        return sum + comp;
+    }
+
+    /**
      * The corrected two-pass sum of squared deviations {@code Σd² − (Σd)²/n} (Björck; Chan, Golub and LeVeque),
      * which cancels the first-order error of the computed mean; never negative.
      */

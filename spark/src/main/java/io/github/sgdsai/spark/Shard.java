@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.github.sgdsai.spark;
+
+import java.io.Serializable;
+import java.util.List;
+
+/** The records that travel between the driver and the executors. */
+final class Shard {
+    private Shard() {
+    }
+
+    /**
+     * A shard's part of the training state, as cached in Spark's block manager: never modified once made (a retried
+     * or recomputed task must find it as it was).
+     *
+     * @param shard      its index
+     * @param params     the parameter slices
+     * @param checkpoint the shard optimizer's state ({@code SgdSai.save}), or null before the first applied step
+     */
+    record State(int shard, float[][] params, byte[] checkpoint) implements Serializable {
+    }
+
+    /**
+     * One micro-batch's gradient slices for one shard.
+     *
+     * @param micro  the micro-batch's index in its batch
+     * @param slices the shard's slices of its gradient
+     * @param loss   its loss (shard 0's leaf only; 0 for the others)
+     */
+    record Leaf(int micro, float[][] slices, double loss) implements Serializable {
+    }
+
+    /**
+     * A shard's gradient slices, its micro-batches added in order.
+     *
+     * @param shard  the shard
+     * @param slices the summed slices
+     * @param loss   the batch's loss (shard 0 only)
+     */
+    record Grad(int shard, float[][] slices, double loss) implements Serializable {
+    }
+
+    /**
+     * What the driver needs to decide a step: per slice the first non-finite index (or -1) and its value, and the sums
+     * of squares of its {@code StepBatch.SUM_BLOCK}-element blocks (null when not clipping).
+     *
+     * @param shard        the shard
+     * @param loss         the batch's loss (shard 0 only)
+     * @param badIndex     per slice, the first non-finite index in it, or -1
+     * @param badValue     per slice, that value
+     * @param blockSquares per slice, its blocks' sums of squares, or null
+     */
+    record Summary(int shard, double loss, int[] badIndex, float[] badValue, double[][] blockSquares)
+            implements Serializable {
+    }
+
+    /**
+     * The examples of one micro-batch of an epoch, in batch order.
+     *
+     * @param step      its batch's index in the epoch
+     * @param micro     its index in the batch
+     * @param batchRows examples in the whole batch
+     * @param rows      its examples
+     * @param <T>       the type of an example
+     */
+    record MicroBatch<T>(int step, int micro, int batchRows, List<T> rows) implements Serializable {
+    }
+}
