@@ -43,7 +43,7 @@ class DigitsOnSparkTest {
         System.out.println(String.join("\n", got));
         assertEquals(epochs + 4, want.size(), single.toString(StandardCharsets.UTF_8));
         assertEquals(want, got);
-        assertTrue(got.get(0).startsWith("epoch  1  loss 1.2383  held-out accuracy 85.24%"), got.toString());
+        assertTrue(got.get(0).startsWith("epoch  1  loss 1.4138  held-out accuracy 79.67%"), got.toString());
     }
 
     private static List<String> epochLines(String out) {

@@ -2,6 +2,7 @@
 package io.github.sgdsai.spark.examples;
 
 import io.github.sgdsai.NameRule;
+import io.github.sgdsai.schedule.Schedules;
 import io.github.sgdsai.spark.Gradient;
 import io.github.sgdsai.spark.Parameters;
 import io.github.sgdsai.spark.SparkTrainer;
@@ -85,12 +86,15 @@ public final class SparkDigits {
         for (int k = 0; k < order.length; k++) {
             (k < nTrain ? train : test).add(all.get(order[k]));
         }
+        long steps = (long) epochs * ((train.size() + BATCH - 1) / BATCH);
         Random r = new Random(seed);
         float[] w1 = he(IN * HIDDEN, IN, r);
         float[] w2 = he(HIDDEN * CLASSES, HIDDEN, r);
         SparkTrainer.Builder b = SparkTrainer.builder()
-                .tensor("W1", w1).tensor("b1", new float[HIDDEN]).tensor("W2", w2).tensor("b2", new float[CLASSES])
-                .optimizer(o -> o.lr(lr).group(NameRule.glob("biases", "b*"), g -> g.weightDecay(0)))
+                .tensor("fc1.weight", w1).tensor("fc1.bias", new float[HIDDEN])
+                .tensor("fc2.weight", w2).tensor("fc2.bias", new float[CLASSES])
+                .optimizer(o -> o.lr(Schedules.warmupCosine(lr, steps / 20, steps))   // as the single-machine example
+                        .group(NameRule.biasesAndNorms(), g -> g.weightDecay(0)))
                 .batchSize(BATCH).microBatchSize(1).seed(seed + 1).shards(shards);
         try (SparkTrainer<Example> t = b.build(sc.parallelize(train, partitions), SparkDigits::gradient)) {
             out.printf("SGD-SaI on Spark (%s, %d partitions, %d shards, backend %s) on %d training / %d held-out digits,"
@@ -105,11 +109,12 @@ public final class SparkDigits {
                     sum += t.lastLoss() / t.plan().batchRows(s); // the batch's mean loss, as the example computes it
                     batches++;
                 }
-                accuracy = accuracy(t.parameters("W1"), t.parameters("b1"), t.parameters("W2"), t.parameters("b2"), test);
+                accuracy = accuracy(t.parameters("fc1.weight"), t.parameters("fc1.bias"), t.parameters("fc2.weight"),
+                        t.parameters("fc2.bias"), test);
                 out.printf("epoch %2d  loss %.4f  held-out accuracy %.2f%%%n", epoch, sum / batches, 100 * accuracy);
                 if (epoch == 1) {
-                    for (String name : new String[] {"W1", "W2", "b1", "b2"}) {
-                        out.printf("          g-SNR %-3s (%4d params) = %9.3f  scale %9.3f%n", name,
+                    for (String name : new String[] {"fc1.weight", "fc2.weight", "fc1.bias", "fc2.bias"}) {
+                        out.printf("          g-SNR %-10s (%4d params) = %9.3f  scale %9.3f%n", name,
                                 t.parameters(name).length, t.gsnr(name), (float) t.gsnr(name));
                     }
                 }
@@ -120,10 +125,10 @@ public final class SparkDigits {
 
     /** One example's loss (unscaled) and gradient (scaled by 1 / batch, as the example does). */
     static Gradient gradient(Parameters p, List<Example> rows, int batchSize) {
-        float[] w1 = p.get("W1");
-        float[] b1 = p.get("b1");
-        float[] w2 = p.get("W2");
-        float[] b2 = p.get("b2");
+        float[] w1 = p.get("fc1.weight");
+        float[] b1 = p.get("fc1.bias");
+        float[] w2 = p.get("fc2.weight");
+        float[] b2 = p.get("fc2.bias");
         float[] gw1 = new float[w1.length];
         float[] gb1 = new float[b1.length];
         float[] gw2 = new float[w2.length];
