@@ -266,7 +266,7 @@ public final class VectorBackend implements Backend, WorkerPool.Job {
             }
             case SUM -> {
                 int c = from[k] / CHUNK;
-                if (to[k] - from[k] == 2 * CHUNK) {
+                if (to[k] - from[k] == 2 * CHUNK && VectorKernels.streamable(grad)) {
                     VectorKernels.sum2(grad, from[k], from[k] + CHUNK, CHUNK, partials, c, c + 1);
                 } else {
                     for (int f = from[k]; f < to[k]; f += CHUNK, c++) {
@@ -290,7 +290,7 @@ public final class VectorBackend implements Backend, WorkerPool.Job {
     /** The chunks of item k: Σg², Σd, Σd² into partials[3c ..], through each chunk's own scratch (no allocation). */
     private void centered(int k) {
         int c = from[k] / CHUNK;
-        if (to[k] - from[k] == 2 * CHUNK) {
+        if (to[k] - from[k] == 2 * CHUNK && VectorKernels.streamable(grad)) {
             double[] a = scratch[c], b = scratch[c + 1];
             Arrays.fill(a, 0.0);
             Arrays.fill(b, 0.0);

@@ -167,7 +167,10 @@ final class VectorKernels {
             c = c.add(s.sub(t.sub(bp)).add(x.sub(bp))); // TwoSum error of s + x
             s = t;
         }
-        return sumLanes(s, c) + ScalarBackend.sum(g, end, to); // reduce + tail
+        double[] l = SCRATCH.get();
+        s.intoArray(l, 0);
+        c.intoArray(l, 16);
+        return sumLanes(l, 0, 16, D.length()) + ScalarBackend.sum(g, end, to); // reduce + tail
     }
 
     /**
@@ -196,23 +199,36 @@ final class VectorKernels {
             sd2c = sd2c.add(sd2.sub(t.sub(bp)).add(d2.sub(bp)));
             sd2 = t;
         }
-        acc[0] += sumLanes(sq, sqc); // reduce
-        acc[1] += sumLanes(sd, sdc);
-        acc[2] += sumLanes(sd2, sd2c);
+        double[] l = SCRATCH.get();
+        sq.intoArray(l, 0);
+        sqc.intoArray(l, 16);
+        sd.intoArray(l, 32);
+        sdc.intoArray(l, 48);
+        acc[0] += sumLanes(l, 0, 16, D.length()); // reduce
+        acc[1] += sumLanes(l, 32, 48, D.length());
+        sd2.intoArray(l, 0);
+        sd2c.intoArray(l, 16);
+        acc[2] += sumLanes(l, 0, 16, D.length());
         ScalarBackend.centeredSums(g, mean, end, to, acc); // tail
     }
 
     /**
-     * {@code Σ (s_i + c_i)} over the lanes, in lane order and compensated. Not {@code reduceLanes}, whose order
-     * of additions is unspecified and may differ between the interpreter and compiled code: results must not
-     * change from run to run.
+     * Per-thread scratch for reductions: vectors are stored here right after their loop and reduced by scalar code,
+     * never passed to a method C2 might not inline (it would then box them on every iteration of the loop).
      */
-    private static double sumLanes(DoubleVector s, DoubleVector c) {
+    private static final ThreadLocal<double[]> SCRATCH = ThreadLocal.withInitial(() -> new double[64]);
+
+    /**
+     * {@code Σ (s_i + c_i)} over the lanes, in lane order and compensated: {@code s} at {@code l[so ..]}, {@code c} at
+     * {@code l[co ..]}, {@code n} lanes. Not {@code reduceLanes}, whose order of additions is unspecified and may
+     * differ between the interpreter and compiled code: results must not change from run to run.
+     */
+    private static double sumLanes(double[] l, int so, int co, int n) {
         double sum = 0;
         double comp = 0;
-        for (int i = 0; i < s.length(); i++) {
-            comp += c.lane(i);
-            double x = s.lane(i);
+        for (int i = 0; i < n; i++) {
+            comp += l[co + i];
+            double x = l[so + i];
             double t = sum + x;
             double bp = t - sum;
             comp += (sum - (t - bp)) + (x - bp);
@@ -449,6 +465,32 @@ final class VectorKernels {
     private static final boolean SUMSQ_VECTOR = F.vectorBitSize() >= 256;
     private static final int BLOCK = StepBatch.SUM_BLOCK;
 
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+
+    /**
+     * {@code s[i, i + 4)} (floats at byte offset 4i of a native-order segment, heap or not) times {@code scale}, as
+     * doubles. The multi-stream kernels read through segments only: one load path, no vector chosen at run time
+     * inside their large loops (C2 would box it), the array-or-segment choice becoming a choice of base object.
+     */
+    private static DoubleVector sq4(MemorySegment s, float scale, int i) {
+        return (DoubleVector) FloatVector.fromMemorySegment(F4, s, 4L * i, NATIVE).mul(scale)
+                .convertShape(VectorOperators.F2D, D4, 0);
+    }
+
+    /** {@code s[i, i + HL)} as doubles (see {@link #sq4(MemorySegment, float, int)}). */
+    private static DoubleVector widen(MemorySegment s, int i) {
+        return (DoubleVector) FloatVector.fromMemorySegment(H, s, 4L * i, NATIVE).convertShape(VectorOperators.F2D, D, 0);
+    }
+
+    private static FloatVector ld(MemorySegment s, int i) {
+        return FloatVector.fromMemorySegment(F, s, 4L * i, NATIVE);
+    }
+
+    /** Whether the multi-stream kernels can read {@code g} (native byte order; others take the one-stream kernels). */
+    static boolean streamable(FloatSpan g) {
+        return g.order() == NATIVE;
+    }
+
     /** {@code g[i, i + 4) * scale} as doubles (each product rounded to float first, as the reference does). */
     private static DoubleVector sq4(FloatSpan g, float scale, int i) {
         FloatVector v = g.hasArray() ? FloatVector.fromArray(F4, g.array(), g.arrayOffset() + i)
@@ -485,64 +527,46 @@ final class VectorKernels {
             a2 = x2.fma(x2, a2);
             a3 = x3.fma(x3, a3);
         }
-        return finish(g, scale, a0, a1, a2, a3, i, e);
+        double[] l = SCRATCH.get();
+        a0.intoArray(l, 0);
+        a1.intoArray(l, 4);
+        a2.intoArray(l, 8);
+        a3.intoArray(l, 12);
+        return finish(l, 0, g, scale, i, e);
     }
 
     /**
-     * Adds the last partial row {@code [i, e)} to its lanes and returns the lanes' sum in lane order (constant lane
-     * indices, no vector chosen at run time: nothing is boxed).
+     * The 16 lanes at {@code l[o ..]}, each plus the square of its element of the last partial row {@code [i, e)}
+     * (none if {@code i >= e}), added in lane order from 0.0.
      */
-    private static double finish(FloatSpan g, float scale, DoubleVector a0, DoubleVector a1, DoubleVector a2,
-                                 DoubleVector a3, int i, int e) {
+    private static double finish(double[] l, int o, FloatSpan g, float scale, int i, int e) {
         double block = 0;
-        block += lane(a0.lane(0), g, scale, i, e);
-        block += lane(a0.lane(1), g, scale, i + 1, e);
-        block += lane(a0.lane(2), g, scale, i + 2, e);
-        block += lane(a0.lane(3), g, scale, i + 3, e);
-        block += lane(a1.lane(0), g, scale, i + 4, e);
-        block += lane(a1.lane(1), g, scale, i + 5, e);
-        block += lane(a1.lane(2), g, scale, i + 6, e);
-        block += lane(a1.lane(3), g, scale, i + 7, e);
-        block += lane(a2.lane(0), g, scale, i + 8, e);
-        block += lane(a2.lane(1), g, scale, i + 9, e);
-        block += lane(a2.lane(2), g, scale, i + 10, e);
-        block += lane(a2.lane(3), g, scale, i + 11, e);
-        block += lane(a3.lane(0), g, scale, i + 12, e);
-        block += lane(a3.lane(1), g, scale, i + 13, e);
-        block += lane(a3.lane(2), g, scale, i + 14, e);
-        block += lane(a3.lane(3), g, scale, i + 15, e);
-        return block;
-    }
-
-    /** Accumulator {@code acc} plus element {@code i}'s square if {@code i < e}. */
-    private static double lane(double acc, FloatSpan g, float scale, int i, int e) {
-        if (i < e) {
-            double x = g.get(i) * scale;
-            acc += x * x;
+        for (int j = 0; j < 16; j++) {
+            double acc = l[o + j];
+            if (i + j < e) {
+                double x = g.get(i + j) * scale;
+                acc += x * x;
+            }
+            block += acc;
         }
-        return acc;
+        return block;
     }
 
     /**
      * The 4096-block sums of {@link #sumSquares} over {@code [from, to)} (blocks counted from {@code from}) into
-     * {@code out[off], out[off + 1], …}. With {@code streams} 2 or 4 the full blocks are cut into that many equal runs
-     * read at once, block j of each run beside block j of the others: the same block sums, more reads in flight.
+     * {@code out[off], out[off + 1], …}. With {@code streams} of 2 or more the full blocks are cut into two equal runs
+     * read at once, block j of one beside block j of the other: the same block sums, twice the reads in flight. (Four
+     * runs would need 16 four-lane accumulators: C2 then boxes vectors in the loop, so sums stop at two.)
      */
     static void blockSums(FloatSpan g, float scale, int from, int to, double[] out, int off, int streams) {
         int full = (to - from) / BLOCK;
         int k = 0;
-        if (SUMSQ_VECTOR && streams >= 2 && full >= 2) {
-            int s = streams >= 4 && full >= 4 ? 4 : 2;
-            int per = full / s;
+        if (SUMSQ_VECTOR && streams >= 2 && full >= 2 && streamable(g)) {
+            int per = full / 2;
             for (int j = 0; j < per; j++) {
-                int b0 = from + j * BLOCK;
-                if (s == 4) {
-                    blockSums4(g, scale, b0, per * BLOCK, out, off + j, per);
-                } else {
-                    blockSums2(g, scale, b0, per * BLOCK, out, off + j, per);
-                }
+                blockSums2(g.segment(), scale, from + j * BLOCK, per * BLOCK, out, off + j, per);
             }
-            k = s * per;
+            k = 2 * per;
         }
         for (int b = from + k * BLOCK; b < to; b += BLOCK, k++) {
             out[off + k] = SUMSQ_VECTOR ? blockSum(g, scale, b, Math.min(to, b + BLOCK))
@@ -551,7 +575,7 @@ final class VectorKernels {
     }
 
     /** Full blocks at {@code b} and {@code b + gap}, read together; sums into {@code out[o]} and {@code out[o + step]}. */
-    private static void blockSums2(FloatSpan g, float scale, int b, int gap, double[] out, int o, int step) {
+    private static void blockSums2(MemorySegment g, float scale, int b, int gap, double[] out, int o, int step) {
         DoubleVector z = DoubleVector.zero(D4);
         DoubleVector a0 = z, a1 = z, a2 = z, a3 = z, c0 = z, c1 = z, c2 = z, c3 = z;
         int c = b + gap;
@@ -569,97 +593,104 @@ final class VectorKernels {
             a3 = x3.fma(x3, a3);
             c3 = y3.fma(y3, c3);
         }
-        out[o] = finish(g, scale, a0, a1, a2, a3, b + BLOCK, b + BLOCK);
-        out[o + step] = finish(g, scale, c0, c1, c2, c3, c + BLOCK, c + BLOCK);
-    }
-
-    /** Full blocks at {@code b + r·gap}, r = 0..3, read together; sums into {@code out[o + r·step]}. */
-    private static void blockSums4(FloatSpan g, float scale, int b, int gap, double[] out, int o, int step) {
-        DoubleVector z = DoubleVector.zero(D4);
-        DoubleVector a0 = z, a1 = z, a2 = z, a3 = z, c0 = z, c1 = z, c2 = z, c3 = z;
-        DoubleVector e0 = z, e1 = z, e2 = z, e3 = z, h0 = z, h1 = z, h2 = z, h3 = z;
-        int c = b + gap, e = c + gap, h = e + gap;
-        for (int i = 0; i < BLOCK; i += 16) {
-            DoubleVector x0 = sq4(g, scale, b + i), y0 = sq4(g, scale, c + i);
-            DoubleVector u0 = sq4(g, scale, e + i), w0 = sq4(g, scale, h + i);
-            a0 = x0.fma(x0, a0);
-            c0 = y0.fma(y0, c0);
-            e0 = u0.fma(u0, e0);
-            h0 = w0.fma(w0, h0);
-            DoubleVector x1 = sq4(g, scale, b + i + 4), y1 = sq4(g, scale, c + i + 4);
-            DoubleVector u1 = sq4(g, scale, e + i + 4), w1 = sq4(g, scale, h + i + 4);
-            a1 = x1.fma(x1, a1);
-            c1 = y1.fma(y1, c1);
-            e1 = u1.fma(u1, e1);
-            h1 = w1.fma(w1, h1);
-            DoubleVector x2 = sq4(g, scale, b + i + 8), y2 = sq4(g, scale, c + i + 8);
-            DoubleVector u2 = sq4(g, scale, e + i + 8), w2 = sq4(g, scale, h + i + 8);
-            a2 = x2.fma(x2, a2);
-            c2 = y2.fma(y2, c2);
-            e2 = u2.fma(u2, e2);
-            h2 = w2.fma(w2, h2);
-            DoubleVector x3 = sq4(g, scale, b + i + 12), y3 = sq4(g, scale, c + i + 12);
-            DoubleVector u3 = sq4(g, scale, e + i + 12), w3 = sq4(g, scale, h + i + 12);
-            a3 = x3.fma(x3, a3);
-            c3 = y3.fma(y3, c3);
-            e3 = u3.fma(u3, e3);
-            h3 = w3.fma(w3, h3);
-        }
-        out[o] = finish(g, scale, a0, a1, a2, a3, 0, 0);
-        out[o + step] = finish(g, scale, c0, c1, c2, c3, 0, 0);
-        out[o + 2 * step] = finish(g, scale, e0, e1, e2, e3, 0, 0);
-        out[o + 3 * step] = finish(g, scale, h0, h1, h2, h3, 0, 0);
+        double[] l = SCRATCH.get();
+        a0.intoArray(l, 0);
+        a1.intoArray(l, 4);
+        a2.intoArray(l, 8);
+        a3.intoArray(l, 12);
+        c0.intoArray(l, 16);
+        c1.intoArray(l, 20);
+        c2.intoArray(l, 24);
+        c3.intoArray(l, 28);
+        out[o] = finish(l, 0, null, 0f, 0, 0); // full blocks: no partial row
+        out[o + step] = finish(l, 16, null, 0f, 0, 0);
     }
 
     /** {@link #hasNonFinite(FloatSpan, int, int)} reading {@code streams} (1, 2 or 4) equal sub-ranges at once. */
     static boolean hasNonFinite(FloatSpan g, int from, int to, int streams) {
-        if (streams < 2) {
+        if (streams < 2 || !streamable(g)) {
             return hasNonFinite(g, from, to);
         }
+        MemorySegment gs = g.segment();
         int s = streams >= 4 ? 4 : 2;
         int unroll = s == 4 ? 1 : 2; // vectors per stream per iteration: 4 loads in flight either way
         int part = (to - from) / s / (unroll * L) * (unroll * L);
         if (part == 0) {
             return hasNonFinite(g, from, to);
         }
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-        int b = from, c = from + part;
-        if (s == 2) {
-            for (int i = 0; i < part; i += 2 * L) {
-                a0 = ld(g, b + i).fma(zero, a0);
-                a1 = ld(g, c + i).fma(zero, a1);
-                a2 = ld(g, b + i + L).fma(zero, a2);
-                a3 = ld(g, c + i + L).fma(zero, a3);
-            }
-        } else {
-            int e = c + part, h = e + part;
-            for (int i = 0; i < part; i += L) {
-                a0 = ld(g, b + i).fma(zero, a0);
-                a1 = ld(g, c + i).fma(zero, a1);
-                a2 = ld(g, e + i).fma(zero, a2);
-                a3 = ld(g, h + i).fma(zero, a3);
-            }
-        }
-        FloatVector acc = a0.add(a1).add(a2.add(a3));
-        return acc.test(VectorOperators.IS_NAN).anyTrue() || hasNonFinite(g, from + s * part, to);
+        boolean bad = g.hasArray() ? (s == 2 ? nonFinite2(g.array(), g.arrayOffset() + from, part)
+                : nonFinite4(g.array(), g.arrayOffset() + from, part))
+                : s == 2 ? nonFinite2(gs, from, part) : nonFinite4(gs, from, part);
+        return bad || ScalarBackend.firstNonFinite(g, from + s * part, to) >= 0; // tail: fewer than 4 vectors per stream
     }
 
-    private static FloatVector ld(FloatSpan g, int i) {
-        return g.hasArray() ? FloatVector.fromArray(F, g.array(), g.arrayOffset() + i)
-                : FloatVector.fromMemorySegment(F, g.segment(), 4L * i, g.order());
+    /** Whether {@code [b, b + 2·part)} holds a NaN or an infinity, read as two streams of 2 vectors per iteration. */
+    private static boolean nonFinite2(MemorySegment gs, int b, int part) {
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        int c = b + part;
+        for (int i = 0; i < part; i += 2 * L) {
+            a0 = ld(gs, b + i).fma(zero, a0);
+            a1 = ld(gs, c + i).fma(zero, a1);
+            a2 = ld(gs, b + i + L).fma(zero, a2);
+            a3 = ld(gs, c + i + L).fma(zero, a3);
+        }
+        return a0.add(a1).add(a2.add(a3)).test(VectorOperators.IS_NAN).anyTrue();
+    }
+
+    /** {@link #nonFinite2(MemorySegment, int, int)} on an array. */
+    private static boolean nonFinite2(float[] ga, int b, int part) {
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        int c = b + part;
+        for (int i = 0; i < part; i += 2 * L) {
+            a0 = FloatVector.fromArray(F, ga, b + i).fma(zero, a0);
+            a1 = FloatVector.fromArray(F, ga, c + i).fma(zero, a1);
+            a2 = FloatVector.fromArray(F, ga, b + i + L).fma(zero, a2);
+            a3 = FloatVector.fromArray(F, ga, c + i + L).fma(zero, a3);
+        }
+        return a0.add(a1).add(a2.add(a3)).test(VectorOperators.IS_NAN).anyTrue();
+    }
+
+    /** {@link #nonFinite4(MemorySegment, int, int)} on an array. */
+    private static boolean nonFinite4(float[] ga, int b, int part) {
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        int c = b + part, e = c + part, h = e + part;
+        for (int i = 0; i < part; i += L) {
+            a0 = FloatVector.fromArray(F, ga, b + i).fma(zero, a0);
+            a1 = FloatVector.fromArray(F, ga, c + i).fma(zero, a1);
+            a2 = FloatVector.fromArray(F, ga, e + i).fma(zero, a2);
+            a3 = FloatVector.fromArray(F, ga, h + i).fma(zero, a3);
+        }
+        return a0.add(a1).add(a2.add(a3)).test(VectorOperators.IS_NAN).anyTrue();
+    }
+
+    /** Whether {@code [b, b + 4·part)} holds a NaN or an infinity, read as four streams. */
+    private static boolean nonFinite4(MemorySegment gs, int b, int part) {
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        int c = b + part, e = c + part, h = e + part;
+        for (int i = 0; i < part; i += L) {
+            a0 = ld(gs, b + i).fma(zero, a0);
+            a1 = ld(gs, c + i).fma(zero, a1);
+            a2 = ld(gs, e + i).fma(zero, a2);
+            a3 = ld(gs, h + i).fma(zero, a3);
+        }
+        return a0.add(a1).add(a2.add(a3)).test(VectorOperators.IS_NAN).anyTrue();
     }
 
     /**
      * {@link #sum} of two ranges of {@code len} elements at {@code a} and {@code b}, read together, into
-     * {@code out[ia]} and {@code out[ib]}: each exactly as {@link #sum} computes it alone.
+     * {@code out[ia]} and {@code out[ib]}: each exactly as {@link #sum} computes it alone. Needs {@link #streamable}.
      */
     static void sum2(FloatSpan g, int a, int b, int len, double[] out, int ia, int ib) {
         int n = H.loopBound(len);
+        MemorySegment gs = g.segment();
         DoubleVector s = DoubleVector.zero(D), c = s, s2 = s, c2 = s;
         for (int i = 0; i < n; i += HL) { // vector body
-            DoubleVector x = widen(g, a + i);
-            DoubleVector y = widen(g, b + i);
+            DoubleVector x = widen(gs, a + i);
+            DoubleVector y = widen(gs, b + i);
             DoubleVector t = s.add(x);
             DoubleVector u = s2.add(y);
             DoubleVector bp = t.sub(s);
@@ -669,22 +700,28 @@ final class VectorKernels {
             s = t;
             s2 = u;
         }
-        out[ia] = sumLanes(s, c) + ScalarBackend.sum(g, a + n, a + len);
-        out[ib] = sumLanes(s2, c2) + ScalarBackend.sum(g, b + n, b + len);
+        double[] l = SCRATCH.get();
+        s.intoArray(l, 0);
+        c.intoArray(l, 16);
+        s2.intoArray(l, 32);
+        c2.intoArray(l, 48);
+        out[ia] = sumLanes(l, 0, 16, D.length()) + ScalarBackend.sum(g, a + n, a + len);
+        out[ib] = sumLanes(l, 32, 48, D.length()) + ScalarBackend.sum(g, b + n, b + len);
     }
 
     /**
      * {@link #centeredSums} of two ranges of {@code len} elements at {@code a} and {@code b}, read together, added to
-     * {@code accA} and {@code accB}: each exactly as {@link #centeredSums} computes it alone.
+     * {@code accA} and {@code accB}: each exactly as {@link #centeredSums} computes it alone. Needs {@link #streamable}.
      */
     static void centeredSums2(FloatSpan g, double mean, int a, int b, int len, double[] accA, double[] accB) {
         int n = H.loopBound(len);
+        MemorySegment gs = g.segment();
         DoubleVector zero = DoubleVector.zero(D);
         DoubleVector sq = zero, sqc = zero, sd = zero, sdc = zero, sd2 = zero, sd2c = zero;
         DoubleVector rq = zero, rqc = zero, rd = zero, rdc = zero, rd2 = zero, rd2c = zero;
         for (int i = 0; i < n; i += HL) { // vector body: three TwoSum accumulations per range
-            DoubleVector x = widen(g, a + i);
-            DoubleVector y = widen(g, b + i);
+            DoubleVector x = widen(gs, a + i);
+            DoubleVector y = widen(gs, b + i);
             DoubleVector d = x.sub(mean);
             DoubleVector e = y.sub(mean);
             DoubleVector x2 = x.mul(x);
@@ -716,13 +753,26 @@ final class VectorKernels {
             sd2 = t;
             rd2 = u;
         }
-        accA[0] += sumLanes(sq, sqc);
-        accA[1] += sumLanes(sd, sdc);
-        accA[2] += sumLanes(sd2, sd2c);
+        double[] l = SCRATCH.get();
+        sq.intoArray(l, 0);
+        sqc.intoArray(l, 16);
+        sd.intoArray(l, 32);
+        sdc.intoArray(l, 48);
+        accA[0] += sumLanes(l, 0, 16, D.length());
+        accA[1] += sumLanes(l, 32, 48, D.length());
+        sd2.intoArray(l, 0);
+        sd2c.intoArray(l, 16);
+        rq.intoArray(l, 32);
+        rqc.intoArray(l, 48);
+        accA[2] += sumLanes(l, 0, 16, D.length());
         ScalarBackend.centeredSums(g, mean, a + n, a + len, accA);
-        accB[0] += sumLanes(rq, rqc);
-        accB[1] += sumLanes(rd, rdc);
-        accB[2] += sumLanes(rd2, rd2c);
+        accB[0] += sumLanes(l, 32, 48, D.length());
+        rd.intoArray(l, 0);
+        rdc.intoArray(l, 16);
+        rd2.intoArray(l, 32);
+        rd2c.intoArray(l, 48);
+        accB[1] += sumLanes(l, 0, 16, D.length());
+        accB[2] += sumLanes(l, 32, 48, D.length());
         ScalarBackend.centeredSums(g, mean, b + n, b + len, accB);
     }
 }
