@@ -29,9 +29,11 @@ public final class VectorBackend implements Backend, WorkerPool.Job {
     /**
      * Independent read streams each thread keeps in flight in the read-only passes (non-finite check, sums of
      * squares, g-SNR moments). One sequential stream leaves a core's read bandwidth on the table (about 19 GB/s here,
-     * two far-apart streams about 30 GB/s), because the hardware prefetcher runs ahead of only so many lines per
-     * stream. The value is the best k of {@code ReadBandwidthBenchmark} on the reference machine (AMD EPYC Zen 5,
-     * 2 cores): see {@code jmh/results/READ-BANDWIDTH.md}. Results never depend on it.
+     * two far-apart streams about 30 GB/s): the hardware prefetcher runs only so far ahead in one stream. 2, from
+     * {@code ReadBandwidthBenchmark} on the reference machine (AMD EPYC Zen 5, 2 cores, see
+     * {@code jmh/results/READ-BANDWIDTH.md}): with 2 the read baseline, the check and the sums of squares beat 1
+     * stream clearly, and 4 gained nothing over 2 (the check was slower with 4); sums of squares cannot use 4 anyway
+     * (16 four-lane accumulators make C2 box vectors). Results never depend on it.
      */
     public static final int READ_STREAMS = 2;
     /** Below this many elements a batch runs on the calling thread: waking workers would cost more. */
