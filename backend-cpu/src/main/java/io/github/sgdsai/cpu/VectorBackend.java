@@ -22,18 +22,19 @@ import java.util.Arrays;
  *
  * <p>Created by {@link VectorBackendProvider} only; loading this class loads the Vector API.
  */
-public final class VectorBackend implements Backend, WorkerPool.Job {
+public final class VectorBackend implements Backend {
 
     /** Elements per work item (and per g-SNR partial sum). */
     public static final int CHUNK = 1 << 16;
     /**
-     * Independent read streams each thread keeps in flight in the read-only passes (non-finite check, sums of
-     * squares, g-SNR moments). One sequential stream leaves a core's read bandwidth on the table (about 19 GB/s here,
-     * two far-apart streams about 30 GB/s): the hardware prefetcher runs only so far ahead in one stream. 2, from
-     * {@code ReadBandwidthBenchmark} on the reference machine (AMD EPYC Zen 5, 2 cores, see
-     * {@code jmh/results/READ-BANDWIDTH.md}): with 2 the read baseline, the check and the sums of squares beat 1
-     * stream clearly, and 4 gained nothing over 2 (the check was slower with 4); sums of squares cannot use 4 anyway
-     * (16 four-lane accumulators make C2 box vectors). Results never depend on it.
+     * Independent read streams each thread keeps in flight in the read-only passes with sums (sums of squares for
+     * clipping, g-SNR moments). One sequential stream leaves a core's read bandwidth on the table (about 19 GB/s
+     * here, two far-apart streams about 30 GB/s): the hardware prefetcher runs only so far ahead in one stream. 2,
+     * from {@code ReadBandwidthBenchmark} on the reference machine (AMD EPYC Zen 5, 2 cores, see
+     * {@code jmh/results/READ-BANDWIDTH.md}): with 2 the read baseline and the sums of squares beat 1 stream clearly,
+     * and 4 gained nothing over 2; sums of squares cannot use 4 anyway (16 four-lane accumulators make C2 box
+     * vectors). The plain non-finite check keeps the previous one-stream kernel: its two-stream form was within
+     * noise of it and made steps allocate for thousands of steps longer (AllocationTest). Results never depend on it.
      */
     public static final int READ_STREAMS = 2;
     /** Below this many elements a batch runs on the calling thread: waking workers would cost more. */
@@ -43,6 +44,12 @@ public final class VectorBackend implements Backend, WorkerPool.Job {
     private enum Mode { UPDATE, PREPASS, CHECK, SUMSQ, SUM, CENTERED }
 
     private final WorkerPool pool;
+    /**
+     * One job per mode, made once. Separate methods behind a megamorphic call, so C2 compiles each on its own: one
+     * method for every mode made C2 inline the moments' big kernels (run at a tensor's first step) next to the update
+     * kernels, ran out of inlining budget, and left update kernels boxing vectors.
+     */
+    private final WorkerPool.Job[] jobs = new WorkerPool.Job[Mode.values().length];
     private final int streams;
     private Mode mode;
     private StepBatch batch;
@@ -72,9 +79,9 @@ public final class VectorBackend implements Backend, WorkerPool.Job {
     }
 
     /**
-     * A backend using {@code threads} threads and {@code readStreams} (1, 2 or 4) read streams per thread in the
-     * read-only passes; results are the same for every value. 1 is the previous release's single-stream kernels,
-     * kept as a baseline for benchmarks.
+     * A backend using {@code threads} threads and {@code readStreams} (1, 2 or 4; the sums use at most 2) read
+     * streams per thread in the sums of squares and g-SNR moments; results are the same for every value. 1 is the
+     * previous release's single-stream moments, kept as a baseline for benchmarks.
      */
     public VectorBackend(int threads, int readStreams) {
         if (readStreams != 1 && readStreams != 2 && readStreams != 4) {
@@ -82,6 +89,12 @@ public final class VectorBackend implements Backend, WorkerPool.Job {
         }
         streams = readStreams;
         pool = new WorkerPool(threads, "sgdsai-vector");
+        jobs[Mode.UPDATE.ordinal()] = this::runUpdate;
+        jobs[Mode.PREPASS.ordinal()] = this::runPrepass;
+        jobs[Mode.CHECK.ordinal()] = this::runCheck;
+        jobs[Mode.SUMSQ.ordinal()] = this::runSumSquares;
+        jobs[Mode.SUM.ordinal()] = this::runSum;
+        jobs[Mode.CENTERED.ordinal()] = this::centered;
     }
 
     /** Width of the preferred float vector on this CPU, in bits. */
@@ -218,70 +231,70 @@ public final class VectorBackend implements Backend, WorkerPool.Job {
     }
 
     private void runItems(Mode m, int count, long elements) {
-        mode = m;
+        WorkerPool.Job job = jobs[m.ordinal()];
         if (elements < PARALLEL_MIN) {
             for (int k = 0; k < count; k++) {
-                run(k);
+                job.run(k);
             }
         } else {
-            pool.run(this, count);
+            pool.run(job, count);
         }
     }
 
-    /** Runs item {@code k} of the current mode (called by the pool's threads). */
-    @Override
-    public void run(int k) {
-        switch (mode) {
-            case UPDATE -> {
-                if (from[k] < 0) {
-                    for (int t = tensorFrom[k]; t < tensorTo[k]; t++) {
-                        update(t, 0, batch.param(t).length());
-                    }
-                } else {
-                    update(tensorFrom[k], from[k], to[k]);
-                }
+    /** Item k of an update. */
+    private void runUpdate(int k) {
+        if (from[k] < 0) {
+            for (int t = tensorFrom[k]; t < tensorTo[k]; t++) {
+                update(t, 0, batch.param(t).length());
             }
-            case PREPASS -> prepass(pre[k]);
-            case CHECK -> {
-                firstBad[k] = Integer.MAX_VALUE;
-                for (int t = tensorFrom[k]; t < tensorTo[k]; t++) {
-                    FloatSpan g = batch.grad(t);
-                    int f = from[k] < 0 ? 0 : from[k];
-                    int e = from[k] < 0 ? g.length() : to[k];
-                    if (VectorKernels.hasNonFinite(g, f, e, streams)) {
-                        firstBad[k] = t;
-                        break;
-                    }
-                }
+        } else {
+            update(tensorFrom[k], from[k], to[k]);
+        }
+    }
+
+    /** Item k of the plain check. */
+    private void runCheck(int k) {
+        firstBad[k] = Integer.MAX_VALUE;
+        for (int t = tensorFrom[k]; t < tensorTo[k]; t++) {
+            FloatSpan g = batch.grad(t);
+            int f = from[k] < 0 ? 0 : from[k];
+            int e = from[k] < 0 ? g.length() : to[k];
+            if (VectorKernels.hasNonFinite(g, f, e)) {
+                firstBad[k] = t;
+                break;
             }
-            case SUMSQ -> {
-                if (from[k] < 0) {
-                    for (int t = tensorFrom[k]; t < tensorTo[k]; t++) {
-                        FloatSpan g = batch.grad(t);
-                        VectorKernels.blockSums(g, 1f, 0, g.length(), blockSums, blockBase[t], streams);
-                    }
-                } else {
-                    int t = tensorFrom[k];
-                    VectorKernels.blockSums(batch.grad(t), 1f, from[k], to[k], blockSums,
-                            blockBase[t] + from[k] / BLOCK, streams);
-                }
+        }
+    }
+
+    /** Item k of the check with sums of squares: its 4096-block sums. */
+    private void runSumSquares(int k) {
+        if (from[k] < 0) {
+            for (int t = tensorFrom[k]; t < tensorTo[k]; t++) {
+                FloatSpan g = batch.grad(t);
+                VectorKernels.blockSums(g, 1f, 0, g.length(), blockSums, blockBase[t], streams);
             }
-            case SUM -> {
-                int c = from[k] / CHUNK;
-                if (to[k] - from[k] == 2 * CHUNK && VectorKernels.streamable(grad)) {
-                    VectorKernels.sum2(grad, from[k], from[k] + CHUNK, CHUNK, partials, c, c + 1);
-                } else {
-                    for (int f = from[k]; f < to[k]; f += CHUNK, c++) {
-                        partials[c] = VectorKernels.sum(grad, f, Math.min(to[k], f + CHUNK));
-                    }
-                }
+        } else {
+            int t = tensorFrom[k];
+            VectorKernels.blockSums(batch.grad(t), 1f, from[k], to[k], blockSums, blockBase[t] + from[k] / BLOCK,
+                    streams);
+        }
+    }
+
+    /** Item k of the g-SNR sum: one compensated partial per chunk. */
+    private void runSum(int k) {
+        int c = from[k] / CHUNK;
+        if (to[k] - from[k] == 2 * CHUNK && VectorKernels.streamable(grad)) {
+            VectorKernels.sum2(grad, from[k], from[k] + CHUNK, CHUNK, partials, c, c + 1);
+        } else {
+            for (int f = from[k]; f < to[k]; f += CHUNK, c++) {
+                partials[c] = VectorKernels.sum(grad, f, Math.min(to[k], f + CHUNK));
             }
-            case CENTERED -> centered(k);
         }
     }
 
     /** Sums of squares of item k, a chunk inside one block of a large-block Adam-mini entry. */
-    private void prepass(int k) {
+    private void runPrepass(int i) {
+        int k = pre[i];
         int t = tensorFrom[k];
         int bs = batch.blockSize(t);
         int blk = from[k] / bs;

@@ -482,10 +482,6 @@ final class VectorKernels {
         return (DoubleVector) FloatVector.fromMemorySegment(H, s, 4L * i, NATIVE).convertShape(VectorOperators.F2D, D, 0);
     }
 
-    private static FloatVector ld(MemorySegment s, int i) {
-        return FloatVector.fromMemorySegment(F, s, 4L * i, NATIVE);
-    }
-
     /** Whether the multi-stream kernels can read {@code g} (native byte order; others take the one-stream kernels). */
     static boolean streamable(FloatSpan g) {
         return g.order() == NATIVE;
@@ -604,80 +600,6 @@ final class VectorKernels {
         c3.intoArray(l, 28);
         out[o] = finish(l, 0, null, 0f, 0, 0); // full blocks: no partial row
         out[o + step] = finish(l, 16, null, 0f, 0, 0);
-    }
-
-    /** {@link #hasNonFinite(FloatSpan, int, int)} reading {@code streams} (1, 2 or 4) equal sub-ranges at once. */
-    static boolean hasNonFinite(FloatSpan g, int from, int to, int streams) {
-        if (streams < 2 || !streamable(g)) {
-            return hasNonFinite(g, from, to);
-        }
-        MemorySegment gs = g.segment();
-        int s = streams >= 4 ? 4 : 2;
-        int unroll = s == 4 ? 1 : 2; // vectors per stream per iteration: 4 loads in flight either way
-        int part = (to - from) / s / (unroll * L) * (unroll * L);
-        if (part == 0) {
-            return hasNonFinite(g, from, to);
-        }
-        boolean bad = g.hasArray() ? (s == 2 ? nonFinite2(g.array(), g.arrayOffset() + from, part)
-                : nonFinite4(g.array(), g.arrayOffset() + from, part))
-                : s == 2 ? nonFinite2(gs, from, part) : nonFinite4(gs, from, part);
-        return bad || ScalarBackend.firstNonFinite(g, from + s * part, to) >= 0; // tail: fewer than 4 vectors per stream
-    }
-
-    /** Whether {@code [b, b + 2·part)} holds a NaN or an infinity, read as two streams of 2 vectors per iteration. */
-    private static boolean nonFinite2(MemorySegment gs, int b, int part) {
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-        int c = b + part;
-        for (int i = 0; i < part; i += 2 * L) {
-            a0 = ld(gs, b + i).fma(zero, a0);
-            a1 = ld(gs, c + i).fma(zero, a1);
-            a2 = ld(gs, b + i + L).fma(zero, a2);
-            a3 = ld(gs, c + i + L).fma(zero, a3);
-        }
-        return a0.add(a1).add(a2.add(a3)).test(VectorOperators.IS_NAN).anyTrue();
-    }
-
-    /** {@link #nonFinite2(MemorySegment, int, int)} on an array. */
-    private static boolean nonFinite2(float[] ga, int b, int part) {
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-        int c = b + part;
-        for (int i = 0; i < part; i += 2 * L) {
-            a0 = FloatVector.fromArray(F, ga, b + i).fma(zero, a0);
-            a1 = FloatVector.fromArray(F, ga, c + i).fma(zero, a1);
-            a2 = FloatVector.fromArray(F, ga, b + i + L).fma(zero, a2);
-            a3 = FloatVector.fromArray(F, ga, c + i + L).fma(zero, a3);
-        }
-        return a0.add(a1).add(a2.add(a3)).test(VectorOperators.IS_NAN).anyTrue();
-    }
-
-    /** {@link #nonFinite4(MemorySegment, int, int)} on an array. */
-    private static boolean nonFinite4(float[] ga, int b, int part) {
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-        int c = b + part, e = c + part, h = e + part;
-        for (int i = 0; i < part; i += L) {
-            a0 = FloatVector.fromArray(F, ga, b + i).fma(zero, a0);
-            a1 = FloatVector.fromArray(F, ga, c + i).fma(zero, a1);
-            a2 = FloatVector.fromArray(F, ga, e + i).fma(zero, a2);
-            a3 = FloatVector.fromArray(F, ga, h + i).fma(zero, a3);
-        }
-        return a0.add(a1).add(a2.add(a3)).test(VectorOperators.IS_NAN).anyTrue();
-    }
-
-    /** Whether {@code [b, b + 4·part)} holds a NaN or an infinity, read as four streams. */
-    private static boolean nonFinite4(MemorySegment gs, int b, int part) {
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-        int c = b + part, e = c + part, h = e + part;
-        for (int i = 0; i < part; i += L) {
-            a0 = ld(gs, b + i).fma(zero, a0);
-            a1 = ld(gs, c + i).fma(zero, a1);
-            a2 = ld(gs, e + i).fma(zero, a2);
-            a3 = ld(gs, h + i).fma(zero, a3);
-        }
-        return a0.add(a1).add(a2.add(a3)).test(VectorOperators.IS_NAN).anyTrue();
     }
 
     /**
