@@ -323,6 +323,9 @@ public final class VectorBackend implements Backend {
     }
 
     private void update(int t, int f, int e) {
+        if (f >= e) {
+            return; // an empty tensor: nothing to read (its state buffers may be absent)
+        }
         StepBatch b = batch;
         FloatSpan p = b.param(t);
         FloatSpan g = b.grad(t);
