@@ -2,6 +2,9 @@
 package io.github.sgdsai.cpu;
 
 import io.github.sgdsai.FloatSpan;
+import io.github.sgdsai.AdamMini;
+import io.github.sgdsai.AdamW;
+import io.github.sgdsai.Optimizer;
 import io.github.sgdsai.SgdSai;
 import io.github.sgdsai.spi.Backend;
 import io.github.sgdsai.spi.ScalarBackend;
@@ -14,6 +17,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.function.Function;
@@ -21,9 +25,14 @@ import java.util.function.Function;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The vector backend against the scalar reference: bit-identical updates, g-SNR moments to 1e-12. */
+/**
+ * The vector backend against the scalar reference: bit-identical updates of every kind (clipped SGD kinds, AdamW with
+ * and without amsgrad, Adam-mini), bit-identical sums of squares, g-SNR moments to 1e-12 (and bit-identical across
+ * threads and read streams).
+ */
 class VectorBackendTest {
 
     /** Every storage kind a span can have. */
@@ -83,17 +92,32 @@ class VectorBackendTest {
     }
 
     private static StepBatch batch(List<Entry> entries, StepBatch.Kind kind, float sign) {
+        return batch(entries, kind, sign, 1f);
+    }
+
+    /** SGD kinds with gradient scale {@code sign * clip}. */
+    private static StepBatch batch(List<Entry> entries, StepBatch.Kind kind, float sign, float clip) {
         StepBatch b = new StepBatch(entries.size());
         for (Entry e : entries) {
             int i = b.add(e.p(), e.g(), kind == StepBatch.Kind.SGD ? null : e.m());
             b.setRule(i, kind, sign, sign * 0.1f, 0.9f, -0.0123f, 0.99f);
+            b.setGradScale(i, sign * clip);
         }
         return b;
     }
 
+    /** SGD kinds (the Adam kinds have their own tests). */
+    static final StepBatch.Kind[] SGD_KINDS = {StepBatch.Kind.SGD, StepBatch.Kind.INIT, StepBatch.Kind.MOMENTUM};
+
     /** Runs both backends over the same inputs and asserts identical bits in every parameter and buffer. */
     private static void assertSameUpdate(Backend vector, long seed, int[] lengths, Storage ps, Storage gs, Storage ms) {
-        for (StepBatch.Kind kind : new StepBatch.Kind[] {StepBatch.Kind.SGD, StepBatch.Kind.INIT, StepBatch.Kind.MOMENTUM}) {
+        assertSameUpdate(vector, seed, lengths, ps, gs, ms, 1f);
+    }
+
+    /** {@link #assertSameUpdate} with the gradient scaled by {@code clip} (1 = no clipping). */
+    private static void assertSameUpdate(Backend vector, long seed, int[] lengths, Storage ps, Storage gs, Storage ms,
+                                         float clip) {
+        for (StepBatch.Kind kind : SGD_KINDS) {
             for (float sign : new float[] {1f, -1f}) {
                 Random r = new Random(seed);
                 List<Entry> mine = new ArrayList<>();
@@ -105,10 +129,11 @@ class VectorBackendTest {
                     mine.add(new Entry(ps.make.apply(p), gs.make.apply(g), ms.make.apply(m)));
                     ref.add(new Entry(FloatSpan.of(p.clone()), FloatSpan.of(g.clone()), FloatSpan.of(m.clone())));
                 }
-                vector.update(batch(mine, kind, sign));
-                new ScalarBackend().update(batch(ref, kind, sign));
+                vector.update(batch(mine, kind, sign, clip));
+                new ScalarBackend().update(batch(ref, kind, sign, clip));
                 for (int t = 0; t < lengths.length; t++) {
-                    String what = kind + " sign " + sign + " n=" + lengths[t] + " " + ps + "/" + gs + "/" + ms;
+                    String what = kind + " sign " + sign + " clip " + clip + " n=" + lengths[t] + " " + ps + "/" + gs
+                            + "/" + ms;
                     assertArrayEquals(values(ref.get(t).p()), values(mine.get(t).p()), what);
                     assertArrayEquals(values(ref.get(t).m()), values(mine.get(t).m()), what);
                 }
@@ -135,7 +160,7 @@ class VectorBackendTest {
             return FloatSpan.of(fb.asReadOnlyBuffer());
         };
         for (Function<float[], FloatSpan> ro : List.of(heapReadOnly, directReadOnly)) {
-            for (StepBatch.Kind kind : new StepBatch.Kind[] {StepBatch.Kind.SGD, StepBatch.Kind.INIT, StepBatch.Kind.MOMENTUM}) {
+            for (StepBatch.Kind kind : SGD_KINDS) {
                 Random r = new Random(7);
                 List<Entry> mine = new ArrayList<>();
                 List<Entry> ref = new ArrayList<>();
@@ -297,6 +322,363 @@ class VectorBackendTest {
                     assertArrayEquals(ps[t], pv[t], "step " + k + " tensor " + t);
                     double ga = a.tensor("t" + t).gsnr();
                     assertEquals(b.tensor("t" + t).gsnr(), ga, 1e-12 * ga);
+                }
+            }
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Gradient scale (clipping) on the SGD kinds, AdamW, Adam-mini, sums of squares, read streams.
+
+    @ParameterizedTest
+    @EnumSource(Storage.class)
+    void scaledSgdKindsAreBitIdenticalOnEveryStorageKind(Storage storage) {
+        try (VectorBackend v = new VectorBackend(1)) {
+            for (float clip : new float[] {0.37f, 2.5f}) {
+                assertSameUpdate(v, 11, LENGTHS, storage, storage, storage, clip);
+            }
+            assertSameUpdate(v, 12, LENGTHS, storage, Storage.ARRAY_OFFSET, Storage.DIRECT_BIG, 0.37f);
+            assertSameUpdate(v, 13, LENGTHS, Storage.DIRECT_LITTLE, storage, Storage.ARRAY_OFFSET, 0.37f);
+        }
+    }
+
+    @Test
+    void scaledSgdKindsAreTheSameOnAnyNumberOfThreads() {
+        int[] many = new int[60];
+        Random r = new Random(14);
+        for (int i = 0; i < many.length; i++) {
+            many[i] = i % 20 == 0 ? 2 * C + r.nextInt(100) : 1 + r.nextInt(300);
+        }
+        for (int threads : new int[] {1, 2, 3}) {
+            try (VectorBackend v = new VectorBackend(threads)) {
+                assertSameUpdate(v, 15, many, Storage.ARRAY_OFFSET, Storage.DIRECT_BIG, Storage.HEAP_BYTES_LITTLE, 0.37f);
+            }
+        }
+    }
+
+    /** Storage of one Adam tensor: parameter, gradient, m, v (one per block for Adam-mini), amsgrad's vmax or null. */
+    record AdamEntry(FloatSpan p, FloatSpan g, FloatSpan m, FloatSpan v, FloatSpan vmax) {
+    }
+
+    /** The options of one Adam case. */
+    record Adam(float beta1, boolean amsgrad, float clip, boolean maximize) {
+        float gradScale() {
+            return maximize ? -clip : clip;
+        }
+    }
+
+    static final int[] ADAM_LENGTHS = {1, 2, 3, 7, 15, 16, 17, 31, 33, 64, 65, 1000, 4095, 4096, 4097, C - 1, C, C + 1,
+            3 * C + 17};
+
+    /** Every combination of lerp branch (beta1 0.9 and 0.3), amsgrad, clip scale and direction. */
+    static List<Adam> adamCases() {
+        List<Adam> cases = new ArrayList<>();
+        for (float beta1 : new float[] {0.9f, 0.3f}) {
+            for (boolean ams : new boolean[] {false, true}) {
+                for (float clip : new float[] {1f, 0.37f}) {
+                    for (boolean max : new boolean[] {false, true}) {
+                        cases.add(new Adam(beta1, ams, clip, max));
+                    }
+                }
+            }
+        }
+        return cases;
+    }
+
+    private static float[] positive(Random r, int n) {
+        float[] a = random(r, n);
+        for (int i = 0; i < n; i++) {
+            a[i] = Math.abs(a[i]) * 1e-3f;
+        }
+        return a;
+    }
+
+    /** An Adam batch: entry t is AdamW if {@code blocks[t] == 1}, else Adam-mini with that block size. */
+    private static StepBatch adamBatch(List<AdamEntry> entries, int[] blocks, Adam a) {
+        StepBatch b = new StepBatch(entries.size());
+        double beta2 = 0.999;
+        int step = 3;
+        for (int t = 0; t < entries.size(); t++) {
+            AdamEntry e = entries.get(t);
+            int i = b.add(e.p(), e.g(), e.m());
+            b.setAdam(i, blocks[t] == 1 ? StepBatch.Kind.ADAMW : StepBatch.Kind.ADAM_MINI, a.gradScale(), 0.9999f,
+                    (float) (1 - a.beta1()), (float) beta2, (float) (1 - beta2),
+                    (float) Math.sqrt(1 - Math.pow(beta2, step)), 1e-8f,
+                    (float) (-1e-3 / (1 - Math.pow(a.beta1(), step))), e.v(), e.vmax(), blocks[t]);
+        }
+        return b;
+    }
+
+    /** Runs one Adam step on both backends from the same state and asserts identical bits in every buffer. */
+    private static void assertSameAdam(Backend vector, long seed, int[] lengths, int[] blocks, Adam a,
+                                       Storage ps, Storage gs, Storage ss) {
+        Random r = new Random(seed);
+        List<AdamEntry> mine = new ArrayList<>();
+        List<AdamEntry> ref = new ArrayList<>();
+        for (int t = 0; t < lengths.length; t++) {
+            int n = lengths[t];
+            boolean ams = a.amsgrad() && blocks[t] == 1;
+            float[] p = random(r, n);
+            float[] g = random(r, n);
+            float[] m = random(r, n);
+            float[] v = positive(r, n / blocks[t]);
+            float[] x = ams ? positive(r, n) : null;
+            mine.add(new AdamEntry(ps.make.apply(p), gs.make.apply(g), ss.make.apply(m), ss.make.apply(v),
+                    ams ? ss.make.apply(x) : null));
+            ref.add(new AdamEntry(FloatSpan.of(p.clone()), FloatSpan.of(g.clone()), FloatSpan.of(m.clone()),
+                    FloatSpan.of(v.clone()), ams ? FloatSpan.of(x.clone()) : null));
+        }
+        vector.update(adamBatch(mine, blocks, a));
+        new ScalarBackend().update(adamBatch(ref, blocks, a));
+        for (int t = 0; t < lengths.length; t++) {
+            String what = a + " n=" + lengths[t] + " block " + blocks[t] + " " + ps + "/" + gs + "/" + ss;
+            AdamEntry want = ref.get(t);
+            AdamEntry got = mine.get(t);
+            assertArrayEquals(values(want.p()), values(got.p()), "p " + what);
+            assertArrayEquals(values(want.m()), values(got.m()), "m " + what);
+            assertArrayEquals(values(want.v()), values(got.v()), "v " + what);
+            if (want.vmax() != null) {
+                assertArrayEquals(values(want.vmax()), values(got.vmax()), "vmax " + what);
+            }
+            assertArrayEquals(values(want.g()), values(got.g()), "g " + what);
+        }
+    }
+
+    private static int[] ones(int n) {
+        int[] a = new int[n];
+        Arrays.fill(a, 1);
+        return a;
+    }
+
+    @ParameterizedTest
+    @EnumSource(Storage.class)
+    void adamwIsBitIdenticalToTheReferenceOnEveryStorageKind(Storage storage) {
+        try (VectorBackend v = new VectorBackend(1)) {
+            for (Adam a : adamCases()) {
+                assertSameAdam(v, 21, ADAM_LENGTHS, ones(ADAM_LENGTHS.length), a, storage, storage, storage);
+            }
+            Adam a = new Adam(0.9f, true, 0.37f, false);
+            assertSameAdam(v, 22, ADAM_LENGTHS, ones(ADAM_LENGTHS.length), a, storage, Storage.ARRAY_OFFSET,
+                    Storage.DIRECT_BIG);
+            assertSameAdam(v, 23, ADAM_LENGTHS, ones(ADAM_LENGTHS.length), a, Storage.ARRAY_OFFSET, storage,
+                    Storage.ARRAY_OFFSET);
+        }
+    }
+
+    /** Adam-mini tensors: (length, block size) pairs, from blocks of 3 to whole tensors larger than a chunk. */
+    static final int[][] MINI = {{3 * 5, 3}, {3 * 30_000, 3}, {768 * 5, 768}, {768 * 100, 768}, {4097 * 3, 4097},
+            {4097 * 20, 4097}, {70_000 * 2, 70_000}, {5, 5}, {100, 100}, {4097, 4097}, {C, C}, {C + 1, C + 1},
+            {3 * C + 17, 3 * C + 17}, {2 * C, C}, {17 * 64, 64}};
+
+    private static int[] column(int[][] pairs, int c) {
+        int[] a = new int[pairs.length];
+        for (int i = 0; i < pairs.length; i++) {
+            a[i] = pairs[i][c];
+        }
+        return a;
+    }
+
+    @ParameterizedTest
+    @EnumSource(Storage.class)
+    void adamMiniIsBitIdenticalToTheReferenceOnEveryStorageKind(Storage storage) {
+        int[] lengths = column(MINI, 0);
+        int[] blocks = column(MINI, 1);
+        try (VectorBackend v = new VectorBackend(1)) {
+            for (Adam a : adamCases()) {
+                if (!a.amsgrad()) {
+                    assertSameAdam(v, 31, lengths, blocks, a, storage, storage, storage);
+                }
+            }
+            Adam a = new Adam(0.3f, false, 0.37f, true);
+            assertSameAdam(v, 32, lengths, blocks, a, storage, Storage.ARRAY_OFFSET, Storage.DIRECT_BIG);
+            assertSameAdam(v, 33, lengths, blocks, a, Storage.DIRECT_LITTLE, storage, Storage.ARRAY_OFFSET);
+        }
+    }
+
+    @Test
+    void adamKindsAreTheSameOnAnyNumberOfThreads() {
+        // AdamW and Adam-mini mixed in one batch, > 4 chunks in all so the pool runs.
+        int[] lengths = {70_000 * 4, 17, 4097 * 20, 3 * C + 17, 1000, 768 * 100, 5, 3 * 30_000, 2 * C + 5};
+        int[] blocks = {70_000, 1, 4097, 3 * C + 17, 1, 768, 5, 3, 1};
+        for (int threads : new int[] {1, 2, 3}) {
+            try (VectorBackend v = new VectorBackend(threads)) {
+                for (Adam a : List.of(new Adam(0.9f, true, 0.37f, false), new Adam(0.3f, false, 1f, true))) {
+                    assertSameAdam(v, 41, lengths, blocks, a, Storage.ARRAY_OFFSET, Storage.DIRECT_BIG,
+                            Storage.HEAP_BYTES_LITTLE);
+                    assertSameAdam(v, 42, lengths, blocks, a, Storage.DIRECT_LITTLE, Storage.ARRAY_OFFSET,
+                            Storage.ARRAY_OFFSET);
+                }
+            }
+        }
+    }
+
+    static final int[] SUM_LENGTHS = {1, 2, 15, 16, 17, 31, 33, 4095, 4096, 4097, 2 * 4096 + 5, 3 * 4096, C - 1, C,
+            C + 1, C + 4096, 2 * C + 17, 5 * C + 3, 17 * 4096 + 1};
+
+    @Test
+    void sumSquaresKernelIsBitIdenticalOnAnyRangeAndScale() {
+        Random r = new Random(51);
+        for (Storage s : Storage.values()) {
+            float[] g = random(r, 3 * C + 123);
+            FloatSpan span = s.make.apply(g);
+            FloatSpan ref = FloatSpan.of(g);
+            for (float scale : new float[] {1f, -1f, 0.37f, 3e-20f}) {
+                for (int[] range : new int[][] {{0, 1}, {0, 15}, {3, 20}, {1, 4097}, {7, 4096 * 3 + 9}, {0, 3 * C + 123},
+                        {13, 2 * C + 40}}) {
+                    double want = ScalarBackend.sumSquares(ref, scale, range[0], range[1]);
+                    double got = VectorKernels.sumSquares(span, scale, range[0], range[1]);
+                    assertEquals(Double.doubleToRawLongBits(want), Double.doubleToRawLongBits(got),
+                            s + " scale " + scale + " " + Arrays.toString(range));
+                    for (int streams : new int[] {1, 2, 4}) {
+                        int blocks = (range[1] - range[0] + 4095) / 4096;
+                        double[] sums = new double[blocks + 1];
+                        VectorKernels.blockSums(span, scale, range[0], range[1], sums, 1, streams);
+                        double total = 0;
+                        for (int k = 1; k <= blocks; k++) {
+                            total += sums[k];
+                        }
+                        assertEquals(Double.doubleToRawLongBits(want), Double.doubleToRawLongBits(total),
+                                s + " streams " + streams + " scale " + scale + " " + Arrays.toString(range));
+                    }
+                }
+            }
+        }
+    }
+
+    /** Gradient batch of the given lengths on storage s, with NaN/±Inf put in where {@code bad[t]}. */
+    private static List<Entry> gradients(Random r, int[] lengths, Storage s, boolean[] bad) {
+        List<Entry> entries = new ArrayList<>();
+        for (int t = 0; t < lengths.length; t++) {
+            float[] g = random(r, lengths[t]);
+            if (bad != null && bad[t]) {
+                g[r.nextInt(g.length)] = new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}[t % 3];
+            }
+            entries.add(new Entry(FloatSpan.of(new float[lengths[t]]), s.make.apply(g), null));
+        }
+        return entries;
+    }
+
+    @Test
+    void sumSquaresOfTheCheckAreBitIdenticalForAnyThreadsAndStreams() {
+        Random r = new Random(52);
+        for (Storage s : Storage.values()) {
+            StepBatch b = batch(gradients(r, SUM_LENGTHS, s, null), StepBatch.Kind.SGD, 1f);
+            for (int threads : new int[] {1, 2, 3}) {
+                for (int streams : new int[] {1, 2, 4}) {
+                    try (VectorBackend v = new VectorBackend(threads, streams)) {
+                        double[] got = new double[SUM_LENGTHS.length];
+                        assertEquals(-1, v.firstNonFiniteTensor(b, got));
+                        for (int t = 0; t < SUM_LENGTHS.length; t++) {
+                            FloatSpan g = b.grad(t);
+                            double want = ScalarBackend.sumSquares(g, 1f, 0, g.length());
+                            assertEquals(Double.doubleToRawLongBits(want), Double.doubleToRawLongBits(got[t]),
+                                    s + " n=" + SUM_LENGTHS[t] + " threads " + threads + " streams " + streams);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void theCheckFindsTheFirstNonFiniteTensorWithAndWithoutSumsOfSquares() {
+        Random r = new Random(53);
+        for (int trial = 0; trial < 40; trial++) {
+            boolean[] bad = new boolean[SUM_LENGTHS.length];
+            for (int t = 0; t < bad.length; t++) {
+                bad[t] = r.nextInt(6) == 0;
+            }
+            Storage s = Storage.values()[trial % Storage.values().length];
+            StepBatch b = batch(gradients(r, SUM_LENGTHS, s, bad), StepBatch.Kind.SGD, 1f);
+            int want = new ScalarBackend().firstNonFiniteTensor(b);
+            for (int streams : new int[] {1, 2, 4}) {
+                try (VectorBackend v = new VectorBackend(1 + trial % 3, streams)) {
+                    assertEquals(want, v.firstNonFiniteTensor(b), "trial " + trial + " streams " + streams);
+                    double[] sums = new double[SUM_LENGTHS.length];
+                    assertEquals(want, v.firstNonFiniteTensor(b, sums), "trial " + trial + " streams " + streams);
+                    for (int t = 0; t < bad.length; t++) {
+                        assertEquals(!bad[t], Double.isFinite(sums[t]), "tensor " + t);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void momentsAreBitIdenticalForAnyStreamsAndThreads() {
+        // 1 stream is the previous release's kernel: two chunks read at once must not change a bit.
+        Random r = new Random(54);
+        for (int n : new int[] {17, C, C + 1, 2 * C, 3 * C + 5, 4 * C, 5 * C + 3, 8 * C}) {
+            for (Storage s : new Storage[] {Storage.ARRAY_OFFSET, Storage.DIRECT_BIG, Storage.HEAP_BYTES_LITTLE}) {
+                float[] g = random(r, n);
+                for (int i = 0; i < n; i++) {
+                    g[i] += 2f;
+                }
+                FloatSpan span = s.make.apply(g);
+                double[] want = new double[2];
+                try (VectorBackend v = new VectorBackend(1, 1)) {
+                    v.moments(span, want);
+                }
+                for (int threads : new int[] {1, 2, 3}) {
+                    for (int streams : new int[] {2, 4}) {
+                        try (VectorBackend v = new VectorBackend(threads, streams)) {
+                            double[] got = new double[2];
+                            v.moments(span, got);
+                            assertArrayEquals(want, got, "n=" + n + " " + s + " threads " + threads);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void claimsEveryFeatureAndRefusesUnknownStreamCounts() {
+        try (VectorBackend v = new VectorBackend(1)) {
+            for (Backend.Feature f : Backend.Feature.values()) {
+                assertTrue(v.supports(f), f.name());
+            }
+            assertEquals(VectorBackend.READ_STREAMS, v.readStreams());
+        }
+        assertThrows(IllegalArgumentException.class, () -> new VectorBackend(1, 3));
+    }
+
+    @Test
+    void clippedAdamOptimizersGiveTheSameTrajectoryOnBothBackends() {
+        Random r = new Random(55);
+        int[] sizes = {5, 768 * 3, 70_000 * 2};
+        for (boolean mini : new boolean[] {false, true}) {
+            float[][] pv = new float[sizes.length][];
+            float[][] ps = new float[sizes.length][];
+            float[][] g = new float[sizes.length][];
+            Optimizer.Builder<?, ?, ?> bv = mini ? AdamMini.builder().lr(1e-3) : AdamW.builder().lr(1e-3).amsgrad(true);
+            Optimizer.Builder<?, ?, ?> bs = mini ? AdamMini.builder().lr(1e-3) : AdamW.builder().lr(1e-3).amsgrad(true);
+            bv.backend("vector").threads(2).clipGradNorm(1.0);
+            bs.backend("scalar").clipGradNorm(1.0);
+            for (int t = 0; t < sizes.length; t++) {
+                pv[t] = random(r, sizes[t]);
+                ps[t] = pv[t].clone();
+                g[t] = new float[sizes[t]];
+                bv.add("t" + t, pv[t], g[t]);
+                bs.add("t" + t, ps[t], g[t]);
+            }
+            if (mini) {
+                ((AdamMini.Builder) bv).partition("t1", AdamMini.Partition.perRow(768))
+                        .partition("t2", AdamMini.Partition.perRow(70_000));
+                ((AdamMini.Builder) bs).partition("t1", AdamMini.Partition.perRow(768))
+                        .partition("t2", AdamMini.Partition.perRow(70_000));
+            }
+            try (Optimizer a = bv.build(); Optimizer b = bs.build()) {
+                for (int k = 0; k < 4; k++) {
+                    for (float[] gt : g) {
+                        System.arraycopy(random(r, gt.length), 0, gt, 0, gt.length);
+                    }
+                    a.step();
+                    b.step();
+                    assertEquals(b.lastGradNorm(), a.lastGradNorm(), "norm, step " + k);
+                    for (int t = 0; t < sizes.length; t++) {
+                        assertArrayEquals(ps[t], pv[t], (mini ? "Adam-mini" : "AdamW") + " step " + k + " tensor " + t);
+                    }
                 }
             }
         }
