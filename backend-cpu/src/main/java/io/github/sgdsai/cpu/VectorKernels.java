@@ -459,6 +459,12 @@ final class VectorKernels {
      * Double lanes of the sum-of-squares kernels: 4, so that {@link StepBatch#SUM_LANES} = 16 accumulators are four
      * vectors on every CPU with 256-bit vectors or wider (one code path, and the order is fixed by the lanes, not by
      * the vector size). Loads are 128-bit float vectors widened in one conversion.
+     * <p>
+     * Code on these second species calls {@code lanewise(MUL, …)} and {@code lanewise(FMA, …)}, never the
+     * convenience methods {@code mul(float)} or {@code fma(…)}: those dispatch on the vector's class inside the JDK,
+     * at call sites shared with the main kernels, and once two species have passed through them C2 compiles the
+     * main kernels (SGD-SaI's momentum, say) with a class guard that keeps their vectors boxed: megabytes allocated
+     * in every step, for as long as the JVM runs (AllocationTest runs every optimizer in one JVM to catch it).
      */
     private static final VectorSpecies<Double> D4 = DoubleVector.SPECIES_256;
     private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
@@ -474,7 +480,8 @@ final class VectorKernels {
      * inside their large loops (C2 would box it), the array-or-segment choice becoming a choice of base object.
      */
     private static DoubleVector sq4(MemorySegment s, float scale, int i) {
-        return (DoubleVector) FloatVector.fromMemorySegment(F4, s, 4L * i, NATIVE).mul(scale)
+        return (DoubleVector) FloatVector.fromMemorySegment(F4, s, 4L * i, NATIVE)
+                .lanewise(VectorOperators.MUL, FloatVector.broadcast(F4, scale))
                 .convertShape(VectorOperators.F2D, D4, 0);
     }
 
@@ -492,7 +499,8 @@ final class VectorKernels {
     private static DoubleVector sq4(FloatSpan g, float scale, int i) {
         FloatVector v = g.hasArray() ? FloatVector.fromArray(F4, g.array(), g.arrayOffset() + i)
                 : FloatVector.fromMemorySegment(F4, g.segment(), 4L * i, g.order());
-        return (DoubleVector) v.mul(scale).convertShape(VectorOperators.F2D, D4, 0);
+        return (DoubleVector) v.lanewise(VectorOperators.MUL, FloatVector.broadcast(F4, scale))
+                .convertShape(VectorOperators.F2D, D4, 0);
     }
 
     /**
@@ -519,10 +527,10 @@ final class VectorKernels {
         for (; i < rows; i += 16) { // x*x is exact in double, so fma(x, x, a) = a + x*x
             DoubleVector x0 = sq4(g, scale, i), x1 = sq4(g, scale, i + 4);
             DoubleVector x2 = sq4(g, scale, i + 8), x3 = sq4(g, scale, i + 12);
-            a0 = x0.fma(x0, a0);
-            a1 = x1.fma(x1, a1);
-            a2 = x2.fma(x2, a2);
-            a3 = x3.fma(x3, a3);
+            a0 = x0.lanewise(VectorOperators.FMA, x0, a0);
+            a1 = x1.lanewise(VectorOperators.FMA, x1, a1);
+            a2 = x2.lanewise(VectorOperators.FMA, x2, a2);
+            a3 = x3.lanewise(VectorOperators.FMA, x3, a3);
         }
         double[] l = SCRATCH.get();
         a0.intoArray(l, 0);
@@ -581,14 +589,14 @@ final class VectorKernels {
             DoubleVector x1 = sq4(g, scale, b + i + 4), y1 = sq4(g, scale, c + i + 4);
             DoubleVector x2 = sq4(g, scale, b + i + 8), y2 = sq4(g, scale, c + i + 8);
             DoubleVector x3 = sq4(g, scale, b + i + 12), y3 = sq4(g, scale, c + i + 12);
-            a0 = x0.fma(x0, a0);
-            c0 = y0.fma(y0, c0);
-            a1 = x1.fma(x1, a1);
-            c1 = y1.fma(y1, c1);
-            a2 = x2.fma(x2, a2);
-            c2 = y2.fma(y2, c2);
-            a3 = x3.fma(x3, a3);
-            c3 = y3.fma(y3, c3);
+            a0 = x0.lanewise(VectorOperators.FMA, x0, a0);
+            c0 = y0.lanewise(VectorOperators.FMA, y0, c0);
+            a1 = x1.lanewise(VectorOperators.FMA, x1, a1);
+            c1 = y1.lanewise(VectorOperators.FMA, y1, c1);
+            a2 = x2.lanewise(VectorOperators.FMA, x2, a2);
+            c2 = y2.lanewise(VectorOperators.FMA, y2, c2);
+            a3 = x3.lanewise(VectorOperators.FMA, x3, a3);
+            c3 = y3.lanewise(VectorOperators.FMA, y3, c3);
         }
         double[] l = SCRATCH.get();
         a0.intoArray(l, 0);
