@@ -6,6 +6,8 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -48,8 +50,22 @@ final class Checkpoint {
     private Checkpoint() {
     }
 
-    /** A tensor's saved state; {@code buffers} holds momentum / m, v and the amsgrad max, each possibly null. */
-    record TensorState(long steps, double gsnr, float scale, float[][] buffers) {
+    /**
+     * A tensor's saved state. Its buffers (momentum / m, v and the amsgrad max, each possibly absent) stay in the
+     * checkpoint's bytes until the whole checkpoint has been checked: {@code offsets[k]} is where buffer k's
+     * big-endian floats start in {@code bytes} (-1 if absent), {@code lengths[k]} how many there are.
+     */
+    record TensorState(long steps, double gsnr, float scale, byte[] bytes, int[] offsets, int[] lengths) {
+        /** Whether buffer k was saved. */
+        boolean has(int k) {
+            return offsets[k] >= 0;
+        }
+
+        /** Copies buffer k into {@code dst} (of its length): one bulk byte-swapping copy. */
+        void copyTo(int k, FloatSpan dst) {
+            MemorySegment.copy(MemorySegment.ofArray(bytes), BIG_FLOAT, offsets[k], dst.segment(), dst.layout(), 0,
+                    lengths[k]);
+        }
     }
 
     record GroupState(double lr, double momentum, double beta2, double eps, double weightDecay, boolean maximize,
@@ -115,16 +131,18 @@ final class Checkpoint {
         out.flush();
     }
 
+    /** Big-endian floats at any byte offset: the checkpoint's layout. */
+    private static final ValueLayout.OfFloat BIG_FLOAT =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
+    /** {@code m} as big-endian floats (their raw bits), a chunk at a time, each chunk one bulk byte-swapping copy. */
     private static void writeFloats(DataOutputStream data, FloatSpan m, byte[] chunk) throws IOException {
-        ByteBuffer bb = ByteBuffer.wrap(chunk).order(ByteOrder.BIG_ENDIAN);
+        MemorySegment dst = MemorySegment.ofArray(chunk);
         int perChunk = chunk.length / 4;
         for (int from = 0; from < m.length(); from += perChunk) {
-            int to = Math.min(m.length(), from + perChunk);
-            bb.clear();
-            for (int i = from; i < to; i++) {
-                bb.putFloat(m.get(i));
-            }
-            data.write(chunk, 0, bb.position());
+            int n = Math.min(perChunk, m.length() - from);
+            MemorySegment.copy(m.segment(), m.layout(), 4L * from, dst, BIG_FLOAT, 0, n);
+            data.write(chunk, 0, 4 * n);
         }
     }
 
@@ -218,7 +236,8 @@ final class Checkpoint {
                 long tSteps = bb.getLong();
                 double gsnr = bb.getDouble();
                 float scale = bb.getFloat();
-                float[][] buffers = new float[3][];
+                int[] offsets = {-1, -1, -1};
+                int[] lengths = new int[3];
                 int[] expected = {length, t.blockSize() > 0 ? length / t.blockSize() : -1, length};
                 for (int k = 0; k < (v1 ? 1 : 3); k++) {
                     if (!flag(bb.get(), where + " buffer " + k + " present")) {
@@ -229,11 +248,14 @@ final class Checkpoint {
                         throw new CheckpointException(where + ": state buffer " + k + " of tensor '" + t.name() + "' has "
                                 + n + " values; expected " + expected[k]);
                     }
-                    buffers[k] = new float[n];
-                    bb.asFloatBuffer().get(buffers[k]);
+                    if (4L * n > bb.remaining()) {
+                        throw new BufferUnderflowException();
+                    }
+                    offsets[k] = bb.position();
+                    lengths[k] = n;
                     bb.position(bb.position() + 4 * n);
                 }
-                tensors.add(new TensorState(tSteps, gsnr, scale, buffers));
+                tensors.add(new TensorState(tSteps, gsnr, scale, bb.array(), offsets, lengths));
             }
             groups.add(new GroupState(lr, momentum, beta2, eps, wd, maximize, scaling < 0 ? null : SCALINGS[scaling],
                     amsgrad, tensors));

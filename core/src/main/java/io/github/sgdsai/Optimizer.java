@@ -346,21 +346,23 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
                 t.steps = ts.steps();
                 t.gsnr = ts.gsnr();
                 t.scale = ts.scale();
-                t.momentum = restore(t, t.momentum, ts.buffers()[0]);
-                t.second = restore(t, t.second, ts.buffers()[1]);
-                t.maxSecond = restore(t, t.maxSecond, ts.buffers()[2]);
+                t.momentum = restore(t, t.momentum, ts, 0);
+                t.second = restore(t, t.second, ts, 1);
+                t.maxSecond = restore(t, t.maxSecond, ts, 2);
             }
         }
         lastSkip = null;
         lastGradNorm = Double.NaN;
     }
 
-    private FloatSpan restore(Tensor t, FloatSpan current, float[] values) {
-        if (values == null) {
+    /** Buffer k of a checked tensor state: in {@code current} if it has the length, else in a new span; null if absent. */
+    private FloatSpan restore(Tensor t, FloatSpan current, Checkpoint.TensorState ts, int k) {
+        if (!ts.has(k)) {
             return null;
         }
-        FloatSpan s = current != null && current.length() == values.length ? current : allocate(t, values.length);
-        s.copyFrom(values);
+        int n = ts.lengths()[k];
+        FloatSpan s = current != null && current.length() == n ? current : allocate(t, n);
+        ts.copyTo(k, s);
         backend.stateFromHost(s);
         return s;
     }

@@ -28,14 +28,13 @@ public final class VectorBackend implements Backend {
     /** Elements per work item (and per g-SNR partial sum). */
     public static final int CHUNK = 1 << 16;
     /**
-     * Independent read streams each thread keeps in flight in the read-only passes with sums (sums of squares for
-     * clipping, g-SNR moments). One sequential stream leaves a core's read bandwidth on the table (about 19 GB/s
-     * here, two far-apart streams about 30 GB/s): the hardware prefetcher runs only so far ahead in one stream. 2,
-     * from {@code ReadBandwidthBenchmark} on the reference machine (AMD EPYC Zen 5, 2 cores, see
-     * {@code jmh/results/READ-BANDWIDTH.md}): with 2 the read baseline and the sums of squares beat 1 stream clearly,
-     * and 4 gained nothing over 2; sums of squares cannot use 4 anyway (16 four-lane accumulators make C2 box
-     * vectors). The plain non-finite check keeps the previous one-stream kernel: its two-stream form was within
-     * noise of it and made steps allocate for thousands of steps longer (AllocationTest). Results never depend on it.
+     * Independent read streams each thread keeps in flight in the read-only passes (the non-finite check, sums of
+     * squares for clipping, g-SNR moments). One sequential stream leaves a core's read bandwidth on the table: the
+     * hardware prefetcher runs only so far ahead in one stream. 2, from {@code ReadBandwidthBenchmark} on the
+     * reference machine (AMD EPYC Zen 5, 2 cores, see {@code jmh/results/READ-BANDWIDTH.md}): with 2 the read
+     * baseline, the check and the sums of squares beat 1 stream clearly (2 threads: the check went from 6.6 to
+     * 4.7 ms per 2^26 floats), and 4 gained nothing over 2; sums of squares cannot use 4 anyway (16 four-lane
+     * accumulators make C2 box vectors). Results never depend on it.
      */
     public static final int READ_STREAMS = 2;
     /** Below this many elements a batch runs on the calling thread: waking workers would cost more. */
@@ -268,7 +267,7 @@ public final class VectorBackend implements Backend {
             FloatSpan g = batch.grad(t);
             int f = from[k] < 0 ? 0 : from[k];
             int e = from[k] < 0 ? g.length() : to[k];
-            if (VectorKernels.hasNonFinite(g, f, e)) {
+            if (streams >= 2 ? VectorKernels.hasNonFinite2(g, f, e) : VectorKernels.hasNonFinite(g, f, e)) {
                 firstBad[k] = t;
                 break;
             }

@@ -156,6 +156,41 @@ final class VectorKernels {
         return acc.test(VectorOperators.IS_NAN).anyTrue() || ScalarBackend.firstNonFinite(g, end, to) >= 0; // tail
     }
 
+    /**
+     * {@link #hasNonFinite(FloatSpan, int, int)} with two read streams: {@code [from, to)} is read as two halves side
+     * by side (one hardware prefetch stream per half), four vectors in flight per iteration as in the one-stream
+     * kernel. A boolean does not depend on the order in which elements are read. Modifies nothing.
+     */
+    static boolean hasNonFinite2(FloatSpan g, int from, int to) {
+        int half = (to - from) / (4 * L) * (2 * L); // each half a whole number of 2-vector rows
+        if (half == 0 || !(g.hasArray() || streamable(g))) {
+            return hasNonFinite(g, from, to);
+        }
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        int b = from, c = from + half;
+        if (g.hasArray()) {
+            float[] ga = g.array();
+            int o = g.arrayOffset();
+            for (int i = 0; i < half; i += 2 * L) { // vector body: x * 0 is NaN exactly for NaN and ±Inf
+                a0 = FloatVector.fromArray(F, ga, o + b + i).fma(zero, a0);
+                a1 = FloatVector.fromArray(F, ga, o + c + i).fma(zero, a1);
+                a2 = FloatVector.fromArray(F, ga, o + b + i + L).fma(zero, a2);
+                a3 = FloatVector.fromArray(F, ga, o + c + i + L).fma(zero, a3);
+            }
+        } else {
+            MemorySegment gs = g.segment();
+            for (int i = 0; i < half; i += 2 * L) { // vector body, as above
+                a0 = FloatVector.fromMemorySegment(F, gs, 4L * (b + i), NATIVE).fma(zero, a0);
+                a1 = FloatVector.fromMemorySegment(F, gs, 4L * (c + i), NATIVE).fma(zero, a1);
+                a2 = FloatVector.fromMemorySegment(F, gs, 4L * (b + i + L), NATIVE).fma(zero, a2);
+                a3 = FloatVector.fromMemorySegment(F, gs, 4L * (c + i + L), NATIVE).fma(zero, a3);
+            }
+        }
+        FloatVector acc = a0.add(a1).add(a2.add(a3)); // reduce: a NaN lane stays NaN
+        return acc.test(VectorOperators.IS_NAN).anyTrue() || hasNonFinite(g, from + 2 * half, to); // the rest
+    }
+
     /** {@code Σ g_i} over {@code [from, to)} in double lanes, compensated like {@link ScalarBackend#sum}. */
     static double sum(FloatSpan g, int from, int to) {
         int end = from + H.loopBound(to - from);

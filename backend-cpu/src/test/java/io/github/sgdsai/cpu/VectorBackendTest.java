@@ -24,6 +24,7 @@ import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -270,6 +271,32 @@ class VectorBackendTest {
                     }
                     StepBatch b = batch(entries, StepBatch.Kind.SGD, 1f);
                     assertEquals(new ScalarBackend().firstNonFiniteTensor(b), v.firstNonFiniteTensor(b), "trial " + trial);
+                }
+            }
+        }
+    }
+
+    /**
+     * The two-stream check finds a NaN or infinity wherever it sits in the range (either half, the rows, the tail
+     * past the halves) and nothing outside the range, on every storage kind, as the one-stream check does.
+     */
+    @Test
+    void twoStreamCheckFindsABadValueAnywhereInItsRangeAndNowhereElse() {
+        Random r = new Random(16);
+        int n = 4 * 64 + 37; // several rows of two vectors per half on any vector size, and a tail
+        for (Storage s : Storage.values()) {
+            for (int[] range : new int[][] {{0, n}, {3, n - 5}, {0, 7}, {1, 2}, {5, 5}, {17, 17 + 4 * 16 + 3}}) {
+                float[] clean = random(r, n);
+                assertFalse(VectorKernels.hasNonFinite2(s.make.apply(clean), range[0], range[1]), s + " clean");
+                for (int at = 0; at < n; at++) {
+                    float[] g = clean.clone();
+                    g[at] = new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}[at % 3];
+                    FloatSpan span = s.make.apply(g);
+                    boolean inside = at >= range[0] && at < range[1];
+                    assertEquals(inside, VectorKernels.hasNonFinite2(span, range[0], range[1]),
+                            s + " bad at " + at + " range " + Arrays.toString(range));
+                    assertEquals(VectorKernels.hasNonFinite(span, range[0], range[1]),
+                            VectorKernels.hasNonFinite2(span, range[0], range[1]), s + " at " + at);
                 }
             }
         }
