@@ -68,7 +68,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class DeviceTensors implements AutoCloseable {
     private static final AtomicInteger IDS = new AtomicInteger();
 
-    /** What a device-resident span is: slot {@code index} of {@code owner}'s parameters, gradients or momentum. */
+    /**
+     * What a device-resident span is: slot {@code index} of {@code owner}'s parameters ({@code 'p'}), gradients
+     * ({@code 'g'}), momentum or first moment ({@code 'm'}), second moment ({@code 'v'}) or amsgrad maximum
+     * ({@code 'w'}).
+     */
     record Ref(DeviceTensors owner, int index, char what) {
     }
 
@@ -82,7 +86,18 @@ public final class DeviceTensors implements AutoCloseable {
     private final FloatArray g;
     private final FloatArray m;
     private final IntArray owner;
+    private final IntArray info;
     private final FloatArray coef;
+    /**
+     * Adam's second moment and amsgrad's maximum, packed like the momentum: one-float placeholders until an optimizer
+     * asks for such state ({@link #state}), then full arrays (which a new plan puts on the device).
+     */
+    private FloatArray v = placeholder();
+    private FloatArray w = placeholder();
+    /** Whether v and w are full arrays (not placeholders). */
+    private final boolean[] full = new boolean[2];
+    /** Per tensor: Adam-mini's block size in the plan's tables, or 0 (the tensor is not stepped as Adam-mini). */
+    private final int[] miniBlock;
     private final IntArray flag;
     private final IntArray ends; // ends[t] = offset + length of tensor t: padding after it is never checked
     private final IntArray range = new IntArray(2);
@@ -128,6 +143,13 @@ public final class DeviceTensors implements AutoCloseable {
             Kernels.own(owner, t, offsets[t], this.lengths[t]);
         }
         coef = new FloatArray(Kernels.COEFS * n);
+        info = new IntArray(Kernels.INFO * n);
+        for (int t = 0; t < n; t++) {
+            info.set(Kernels.INFO * t + Kernels.OFFSET, offsets[t]);
+            info.set(Kernels.INFO * t + Kernels.END, offsets[t] + this.lengths[t]);
+            info.set(Kernels.INFO * t + Kernels.BLOCK_SIZE, 1);
+        }
+        miniBlock = new int[n];
         flag = new IntArray(n);
         ends = new IntArray(n);
         for (int t = 0; t < n; t++) {
@@ -144,8 +166,18 @@ public final class DeviceTensors implements AutoCloseable {
     }
 
     private FloatSpan span(FloatArray a, int t, char what) {
-        return FloatSpan.deviceResident(a.getSegment().asSlice(4L * offsets[t], 4L * lengths[t]),
+        return span(a, t, what, lengths[t]);
+    }
+
+    private FloatSpan span(FloatArray a, int t, char what, int length) {
+        return FloatSpan.deviceResident(a.getSegment().asSlice(4L * offsets[t], 4L * length),
                 TornadoBackendProvider.NAME, new Ref(this, t, what));
+    }
+
+    private static FloatArray placeholder() {
+        FloatArray a = new FloatArray(1);
+        a.clear();
+        return a;
     }
 
     /** A new builder. */
@@ -212,7 +244,7 @@ public final class DeviceTensors implements AutoCloseable {
             Objects.requireNonNull(graphs[i], "graph " + i + " is null");
         }
         if (plan != null && !rebuildPending) {
-            pullMomentum();
+            pullState();
             download();
         }
         rebuildPending = false;
@@ -275,13 +307,17 @@ public final class DeviceTensors implements AutoCloseable {
                 .task("centered", Kernels::rangeCentered, ctx, p, g, range, mean, partial3)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, partial3)
                 .persistOnDevice(p, g).snapshot());
-        all.add(new TaskGraph(gen + "update")
+        TaskGraph update = new TaskGraph(gen + "update")
                 .consumeFromDevice(p, g)
-                .transferToDevice(DataTransferMode.FIRST_EXECUTION, m, owner)
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, coef)
-                .task("update", Kernels::update, p, g, m, owner, coef)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, m, v, w, owner)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, info, coef);
+        MiniTables mini = MiniTables.of(names.length, t -> offsets[t], t -> lengths[t], t -> miniBlock[t]);
+        if (mini != null) {
+            update = mini.addTasks(update, g, v, info, coef);
+        }
+        all.add(update.task("update", Kernels::update, p, g, m, v, w, owner, info, coef)
                 .persistOnDevice(p, g)
-                .transferToHost(DataTransferMode.UNDER_DEMAND, m).snapshot());
+                .transferToHost(DataTransferMode.UNDER_DEMAND, m, v, w).snapshot());
         GridScheduler grid = userGrid != null ? userGrid : new GridScheduler();
         TornadoBackend.rangeGrid(grid, gen + "sum.sum");
         TornadoBackend.rangeGrid(grid, gen + "centered.centered");
@@ -341,6 +377,28 @@ public final class DeviceTensors implements AutoCloseable {
         return momentumSpans[t];
     }
 
+    /**
+     * Tensor t's span of {@code length} floats of Adam's second moment v ({@code amsgradMax} false) or of amsgrad's
+     * maximum w. The first span of either kind allocates its packed array (zeros) and re-creates the plan before its
+     * next use.
+     */
+    FloatSpan state(int t, boolean amsgradMax, int length) {
+        ensureOpen();
+        int role = amsgradMax ? 1 : 0;
+        if (!full[role]) {
+            FloatArray a = new FloatArray(p.getSize());
+            a.clear();
+            replan();
+            if (role == 0) {
+                v = a;
+            } else {
+                w = a;
+            }
+            full[role] = true;
+        }
+        return span(role == 0 ? v : w, t, role == 0 ? 'v' : 'w', length);
+    }
+
     /** Runs the non-finite check over every tensor; {@code flag[t] != 0} afterwards if tensor t's gradient has one. */
     void checkNonFinite() {
         ensurePlanned();
@@ -375,46 +433,74 @@ public final class DeviceTensors implements AutoCloseable {
     void update(StepBatch b) {
         ensurePlanned();
         for (int t = 0; t < names.length; t++) {
-            coef.set(Kernels.COEFS * t, Kernels.SKIP);
+            info.set(Kernels.INFO * t + Kernels.KIND, Kernels.SKIP);
         }
         for (int i = 0; i < b.size(); i++) {
             if (b.param(i).deviceHandle() instanceof Ref r && r.owner == this) {
-                TornadoBackend.setCoefficients(coef, r.index, b, i);
+                int mini = b.kind(i) == StepBatch.Kind.ADAM_MINI ? b.blockSize(i) : 0;
+                if (mini != miniBlock[r.index]) { // new Adam-mini tables: a new plan
+                    replan();
+                    miniBlock[r.index] = mini;
+                }
+            }
+        }
+        ensurePlanned();
+        for (int i = 0; i < b.size(); i++) {
+            if (b.param(i).deviceHandle() instanceof Ref r && r.owner == this) {
+                TornadoBackend.setCoefficients(info, coef, r.index, b, i);
             }
         }
         lastUpdate = plan.withGraph(updateGraph()).execute();
     }
 
-    /** Makes the host mirror of the momentum current. */
-    void pullMomentum() {
+    /** Makes the host mirrors of the optimizer state (momentum, and Adam's v and w) current. */
+    void pullState() {
         if (lastUpdate != null) {
             plan.withGraph(updateGraph()); // a result transfers through the plan's selected graph: the one holding m
-            lastUpdate.transferToHost(m);
+            lastUpdate.transferToHost(m, v, w);
             lastUpdate = null;
         }
     }
 
     /**
-     * The host mirror of tensor t's momentum was overwritten (a restore). The device's momentum of the other tensors
-     * is pulled first (t's restored values kept), parameters and gradients come back to the host, and the plan is
-     * re-created (which uploads all three) before its next use. Without a plan yet, nothing is to be done: the
-     * plan's first update uploads the host mirror.
+     * The next use re-creates the plan (new state arrays or Adam-mini tables): the device's state and its parameters
+     * and gradients come back to the host first, and the new plan uploads them. Without a plan, nothing to do.
      */
-    void momentumFromHost(int t) {
+    private void replan() {
+        if (plan == null) {
+            return;
+        }
+        pullState();
+        if (!rebuildPending) {
+            download();
+            rebuildPending = true;
+        }
+    }
+
+    /**
+     * The host mirror of tensor t's state span of kind {@code what} ('m', 'v' or 'w') was overwritten (a restore).
+     * The device's state of the other tensors and kinds is pulled first (the restored values kept), parameters and
+     * gradients come back to the host, and the plan is re-created (which uploads all of it) before its next use.
+     * Without a plan yet, nothing is to be done: the plan's first update uploads the host mirrors.
+     */
+    void stateFromHost(int t, char what) {
         ensureOpen();
         if (plan == null) {
             return;
         }
         if (lastUpdate != null) {
-            float[] restored = new float[lengths[t]];
-            momentumSpans[t].copyTo(restored);
-            pullMomentum();
-            momentumSpans[t].copyFrom(restored);
+            FloatArray a = what == 'm' ? m : what == 'v' ? v : w;
+            int length = what == 'm' ? lengths[t] : Math.min(lengths[t], a.getSize() - offsets[t]);
+            float[] restored = new float[length];
+            for (int i = 0; i < length; i++) {
+                restored[i] = a.get(offsets[t] + i);
+            }
+            pullState();
+            for (int i = 0; i < length; i++) {
+                a.set(offsets[t] + i, restored[i]);
+            }
         }
-        if (!rebuildPending) {
-            download();
-            rebuildPending = true;
-        }
+        replan();
     }
 
     private void ensurePlanned() {
@@ -454,7 +540,7 @@ public final class DeviceTensors implements AutoCloseable {
     @Override
     public void close() {
         if (!closed) {
-            pullMomentum();
+            pullState();
             closePlan();
             closed = true;
         }

@@ -28,18 +28,23 @@ import java.util.Map;
 
 /**
  * The {@code "tornado"} backend. Every tensor the optimizer has stepped gets a slot, aligned to
- * {@link Kernels#BLOCK} elements, in three packed device arrays (parameters, gradients, momentum), so a step is
- * one kernel launch for all tensors. Each step copies the parameters and gradients of the tensors taking part
- * in and the parameters back out (the honest offload path for host-resident {@code float[]}/{@code FloatBuffer}
- * tensors); momentum stays on the device and is copied back only when a checkpoint asks
- * ({@link #stateToHost}). A new tensor or a restored state rebuilds the execution plan (a recompilation).
+ * {@link Kernels#BLOCK} elements, in packed device arrays (parameters, gradients, momentum or first moment m, and
+ * for Adam the second moment v and amsgrad's maximum w, allocated once a tensor needs them), so a step is one
+ * execution of one task graph for all tensors: the update kernel, preceded for Adam-mini by the two passes that
+ * reduce each block's mean square. Each step copies the parameters and gradients of the tensors taking part in and
+ * the parameters back out (the honest offload path for host-resident {@code float[]}/{@code FloatBuffer} tensors);
+ * the optimizer state stays on the device and is copied back only when a checkpoint asks ({@link #stateToHost}).
+ * A new tensor, a new state buffer (amsgrad switched on) or a restored state rebuilds the execution plan (a
+ * recompilation).
  *
  * <p>g-SNR moments run on the device too, in fixed-size chunks: a work-group tree reduction in double per
- * chunk, merged on the host in chunk order, so the result is deterministic. The non-finite check runs on the
- * host (the gradients are host-resident).
+ * chunk, merged on the host in chunk order, so the result is deterministic. The non-finite check and the sums of
+ * squares for clipping run on the host (the gradients are host-resident).
  *
  * <p>Tensors made by {@link DeviceTensors} live on the device: their check, reductions and update run there on
- * the packed device arrays (one launch per step for all of them), and nothing of them is copied.
+ * the packed device arrays (one launch per step for all of them, Adam's state included), and nothing of them is
+ * copied, except with clipping: then their gradients are downloaded once per step for the norm (and for the g-SNR
+ * of SGD-SaI's first step), which the host computes with the scalar kernels.
  */
 public final class TornadoBackend implements Backend {
     /** Elements per moments chunk (one launch of each pass). */
@@ -47,15 +52,20 @@ public final class TornadoBackend implements Backend {
 
     private final TornadoDevice device;
     private final Map<FloatSpan, Slot> slots = new IdentityHashMap<>(); // by parameter span
-    private final Map<FloatSpan, FloatSpan> paramOfMomentum = new IdentityHashMap<>();
+    /** Parameter of every state buffer handed out or seen in a batch (momentum / m, v, w), by identity. */
+    private final Map<FloatSpan, FloatSpan> paramOfState = new IdentityHashMap<>();
     private final List<Slot> order = new ArrayList<>();
+    /** Per device-resident parameter, the state roles handed out to the optimizer (bit r for role r). */
+    private final Map<FloatSpan, Integer> deviceStates = new IdentityHashMap<>();
     /** The DeviceTensors already checked or updated in this call (identity; reused, so nothing is allocated). */
     private final List<DeviceTensors> handled = new ArrayList<>();
     private int total;
     private FloatArray p;
     private FloatArray g;
-    private FloatArray m;
+    /** State arrays by role ({@link #M}, {@link #V}, {@link #W}); a role no slot has is a one-float placeholder. */
+    private final FloatArray[] state = new FloatArray[3];
     private IntArray owner;
+    private IntArray info;
     private FloatArray coef;
     private TornadoExecutionPlan plan;
     private TornadoExecutionResult last;
@@ -73,12 +83,22 @@ public final class TornadoBackend implements Backend {
     private TornadoExecutionPlan sumPlan;
     private TornadoExecutionPlan centeredPlan;
 
+    /** State roles: the momentum or first moment m, the second moment v, amsgrad's maximum w. */
+    static final int M = 0;
+    static final int V = 1;
+    static final int W = 2;
+
     private static final class Slot {
         final FloatSpan param;
         final int index;
         final int offset;
         final int length;
-        FloatSpan momentumHost;
+        /** Host buffers of each role (null: none yet); the device copy is newer unless fromHost says otherwise. */
+        final FloatSpan[] host = new FloatSpan[3];
+        /** Per role: the host buffer is newer (new, or restored) and the next plan uploads it. */
+        final boolean[] fromHost = new boolean[3];
+        /** Adam-mini's second-moment block size, or 0 for a tensor of another kind. */
+        int miniBlock;
 
         Slot(FloatSpan param, int index, int offset) {
             this.param = param;
@@ -86,6 +106,11 @@ public final class TornadoBackend implements Backend {
             this.offset = offset;
             this.length = param.length();
         }
+    }
+
+    /** What {@code b}'s entry i holds in role r. */
+    private static FloatSpan roleSpan(StepBatch b, int i, int r) {
+        return r == M ? b.momentum(i) : r == V ? b.second(i) : b.maxSecond(i);
     }
 
     /** A backend on the device chosen by {@link TornadoBackendProvider#DEVICE_PROPERTY}, or TornadoVM's default. */
@@ -123,6 +148,12 @@ public final class TornadoBackend implements Backend {
         return TornadoBackendProvider.NAME;
     }
 
+    /** Every feature, for host-resident and device-resident tensors alike. */
+    @Override
+    public boolean supports(Feature feature) {
+        return true;
+    }
+
     @Override
     public int firstNonFiniteTensor(StepBatch batch) {
         handled.clear();
@@ -143,6 +174,32 @@ public final class TornadoBackend implements Backend {
         return -1;
     }
 
+    /**
+     * The check and the sums of squares for clipping, on the host with the scalar kernels, exactly as the reference:
+     * the gradients of host-resident tensors are there; those of device-resident ones are downloaded first (once per
+     * {@link DeviceTensors} and step).
+     */
+    @Override
+    public int firstNonFiniteTensor(StepBatch batch, double[] sumSquares) {
+        if (sumSquares == null) {
+            return firstNonFiniteTensor(batch);
+        }
+        handled.clear();
+        int bad = -1;
+        for (int t = 0; t < batch.size(); t++) {
+            FloatSpan grad = batch.grad(t);
+            if (grad.deviceHandle() instanceof DeviceTensors.Ref r && !handled.contains(r.owner())) {
+                r.owner().download();
+                handled.add(r.owner());
+            }
+            sumSquares[t] = ScalarBackend.sumSquares(grad, 1f, 0, grad.length());
+            if (bad < 0 && !Double.isFinite(sumSquares[t])) { // squares of finite floats cannot overflow a double sum
+                bad = t;
+            }
+        }
+        return bad;
+    }
+
     @Override
     public String storageProblem(FloatSpan param, FloatSpan grad) {
         return DeviceTensors.pairingProblem(param, grad);
@@ -152,10 +209,10 @@ public final class TornadoBackend implements Backend {
     @Override
     public void syncToHost(FloatSpan span) {
         if (span.deviceHandle() instanceof DeviceTensors.Ref r) {
-            if (r.what() == 'm') {
-                r.owner().pullMomentum();
-            } else {
+            if (r.what() == 'p' || r.what() == 'g') {
                 r.owner().download();
+            } else {
+                r.owner().pullState();
             }
         }
     }
@@ -163,14 +220,27 @@ public final class TornadoBackend implements Backend {
     @Override
     public FloatSpan allocateMomentum(FloatSpan param) {
         if (param.deviceHandle() instanceof DeviceTensors.Ref r) {
+            deviceStates.merge(param, 1 << M, (a, b) -> a | b);
             return r.owner().momentum(r.index());
         }
         FloatSpan host = FloatSpan.allocateLike(param, param.length());
-        paramOfMomentum.put(host, param);
-        Slot s = slots.get(param);
-        if (s != null) {
-            s.momentumHost = host;
+        paramOfState.put(host, param);
+        return host;
+    }
+
+    @Override
+    public FloatSpan allocateState(FloatSpan param, int length) {
+        if (param.deviceHandle() instanceof DeviceTensors.Ref r) {
+            // Which buffer is asked for follows from the order of the requests: a step asks for the momentum
+            // (allocateMomentum), then v and, with amsgrad, its maximum; a restore asks for those it lacks, in the
+            // same order, but all of them here.
+            int handed = deviceStates.getOrDefault(param, 0);
+            int role = (handed & 1 << M) == 0 ? M : (handed & 1 << V) == 0 ? V : W;
+            deviceStates.put(param, handed | 1 << role);
+            return role == M ? r.owner().momentum(r.index()) : r.owner().state(r.index(), role == W, length);
         }
+        FloatSpan host = FloatSpan.allocateLike(param, length);
+        paramOfState.put(host, param);
         return host;
     }
 
@@ -193,42 +263,61 @@ public final class TornadoBackend implements Backend {
         }
     }
 
-    /** Sets slot {@code slot}'s coefficients in {@code coef} from entry {@code i} of {@code b}. */
-    static void setCoefficients(FloatArray coef, int slot, StepBatch b, int i) {
-        int c = Kernels.COEFS * slot;
+    /** Sets slot {@code slot}'s kind and coefficients in {@code info} and {@code coef} from entry {@code i} of {@code b}. */
+    static void setCoefficients(IntArray info, FloatArray coef, int slot, StepBatch b, int i) {
         int kind = switch (b.kind(i)) {
             case SGD -> Kernels.SGD;
             case INIT -> Kernels.INIT;
             case MOMENTUM -> Kernels.MOMENTUM;
+            case ADAMW -> b.amsgrad(i) ? Kernels.AMSGRAD : Kernels.ADAMW;
+            case ADAM_MINI -> Kernels.ADAM_MINI;
         };
-        coef.set(c, kind);
-        coef.set(c + 1, b.sign(i) * b.negStep(i));
-        coef.set(c + 2, b.sign(i));
-        coef.set(c + 3, b.gradCoef(i));
-        coef.set(c + 4, b.mu(i));
-        coef.set(c + 5, b.negStep(i));
-        coef.set(c + 6, b.decay(i));
+        info.set(Kernels.INFO * slot + Kernels.KIND, kind);
+        info.set(Kernels.INFO * slot + Kernels.BLOCK_SIZE, kind == Kernels.ADAM_MINI ? b.blockSize(i) : 1);
+        int c = Kernels.COEFS * slot;
+        coef.set(c + Kernels.GS, b.gradScale(i));
+        coef.set(c + Kernels.DECAY, b.decay(i));
+        if (kind <= Kernels.MOMENTUM) {
+            coef.set(c + Kernels.NEG_STEP, b.negStep(i));
+            coef.set(c + Kernels.ONE_MINUS_MU, b.oneMinusMu(i));
+            coef.set(c + Kernels.MU, b.mu(i));
+        } else {
+            float w = b.b1c(i);
+            boolean low = w < 0.5f; // ScalarBackend.lerp's branch
+            coef.set(c + Kernels.LERP_W, low ? w : w - 1f);
+            coef.set(c + Kernels.LERP_LOW, low ? 1f : 0f);
+            coef.set(c + Kernels.BETA2, b.beta2(i));
+            coef.set(c + Kernels.B2C, b.b2c(i));
+            coef.set(c + Kernels.SQRT_BC2, b.sqrtBc2(i));
+            coef.set(c + Kernels.EPS, b.eps(i));
+            coef.set(c + Kernels.POS_STEP_BC, -b.negStepBc(i));
+        }
     }
 
     /** The host-resident entries of {@code b}: copied into the packed arrays, one launch, parameters copied out. */
     private void updateHostResident(StepBatch b) {
         for (int t = 0; t < b.size(); t++) {
-            if (!b.param(t).isDeviceResident() && !slots.containsKey(b.param(t))) {
-                addSlot(b.param(t), b.momentum(t));
+            FloatSpan param = b.param(t);
+            if (!param.isDeviceResident()) {
+                Slot s = slots.get(param);
+                if (s == null) {
+                    s = addSlot(param);
+                }
+                noteState(s, b, t);
             }
         }
         if (rebuild) {
             rebuildPlan();
         }
         for (Slot s : order) {
-            coef.set(Kernels.COEFS * s.index, Kernels.SKIP);
+            info.set(Kernels.INFO * s.index + Kernels.KIND, Kernels.SKIP);
         }
         for (int t = 0; t < b.size(); t++) {
             Slot s = slots.get(b.param(t));
             if (s != null) {
                 copyIn(b.param(t), p, s.offset);
                 copyIn(b.grad(t), g, s.offset);
-                setCoefficients(coef, s.index, b, t);
+                setCoefficients(info, coef, s.index, b, t);
             }
         }
         last = plan.execute();
@@ -241,44 +330,93 @@ public final class TornadoBackend implements Backend {
         }
     }
 
-    private void addSlot(FloatSpan param, FloatSpan momentum) {
-        Slot s = new Slot(param, order.size(), total);
-        s.momentumHost = momentum;
-        if (momentum != null) {
-            paramOfMomentum.put(momentum, param); // so that stateToHost finds a buffer the backend did not allocate
+    /**
+     * Records the state buffers and Adam-mini block size entry {@code i} of {@code b} gives slot {@code s}: a buffer
+     * the slot did not have (a first step, amsgrad switched on, a buffer a restore allocated) is uploaded from the
+     * host by a new plan, as is a changed block size.
+     */
+    private void noteState(Slot s, StepBatch b, int i) {
+        for (int r = M; r <= W; r++) {
+            FloatSpan span = roleSpan(b, i, r);
+            if (span != null && span != s.host[r]) {
+                s.host[r] = span;
+                s.fromHost[r] = true;
+                paramOfState.put(span, s.param);
+                rebuild = true;
+            }
         }
+        int mini = b.kind(i) == StepBatch.Kind.ADAM_MINI ? b.blockSize(i) : 0;
+        if (mini != s.miniBlock) {
+            s.miniBlock = mini;
+            rebuild = true;
+        }
+    }
+
+    private Slot addSlot(FloatSpan param) {
+        Slot s = new Slot(param, order.size(), total);
         slots.put(param, s);
         order.add(s);
         total += (int) Kernels.padded(param.length());
         rebuild = true;
+        return s;
     }
 
-    /** New packed arrays and a new plan; momentum carried over from the device (or from host mirrors for new slots). */
+    /**
+     * New packed arrays and a new plan. Each role's state is carried over from the device, except where the host
+     * buffer is newer (new slots, new buffers, restores), which is uploaded; a role no slot has gets a placeholder.
+     */
     private void rebuildPlan() {
-        pullMomentum();
-        FloatArray newM = new FloatArray(total);
-        for (Slot s : order) {
-            if (m != null && s.offset + s.length <= m.getSize() && s.index < oldSlots) {
-                MemorySegment.copy(m.getSegment(), 4L * s.offset, newM.getSegment(), 4L * s.offset, 4L * s.length);
-            } else if (s.momentumHost != null) {
-                copyIn(s.momentumHost, newM, s.offset);
+        pullState();
+        FloatArray[] fresh = new FloatArray[3];
+        for (int r = M; r <= W; r++) {
+            boolean needed = false;
+            for (Slot s : order) {
+                needed |= s.host[r] != null;
+            }
+            fresh[r] = new FloatArray(needed ? total : 1);
+            fresh[r].clear();
+            if (!needed) {
+                continue;
+            }
+            FloatArray old = state[r];
+            for (Slot s : order) {
+                if (s.host[r] == null) {
+                    continue;
+                }
+                int len = s.host[r].length();
+                if (!s.fromHost[r] && s.index < oldSlots && old != null && s.offset + len <= old.getSize()) {
+                    MemorySegment.copy(old.getSegment(), 4L * s.offset, fresh[r].getSegment(), 4L * s.offset, 4L * len);
+                } else {
+                    copyIn(s.host[r], fresh[r], s.offset);
+                }
+                s.fromHost[r] = false;
             }
         }
+        System.arraycopy(fresh, 0, state, 0, 3);
         p = new FloatArray(total);
         g = new FloatArray(total);
-        m = newM;
+        p.clear();
+        g.clear();
         owner = new IntArray(total / Kernels.BLOCK);
+        info = new IntArray(Kernels.INFO * order.size());
         for (Slot s : order) {
             Kernels.own(owner, s.index, s.offset, s.length);
+            info.set(Kernels.INFO * s.index + Kernels.OFFSET, s.offset);
+            info.set(Kernels.INFO * s.index + Kernels.END, s.offset + s.length);
         }
         coef = new FloatArray(Kernels.COEFS * order.size());
         closePlan();
         TaskGraph tg = new TaskGraph("sgdsai" + generation++)
-                .transferToDevice(DataTransferMode.FIRST_EXECUTION, m, owner)
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, p, g, coef)
-                .task("update", Kernels::update, p, g, m, owner, coef)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, state[M], state[V], state[W], owner)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, p, g, info, coef);
+        MiniTables mini = MiniTables.of(order.size(), i -> order.get(i).offset, i -> order.get(i).length,
+                i -> order.get(i).miniBlock);
+        if (mini != null) {
+            tg = mini.addTasks(tg, g, state[V], info, coef);
+        }
+        tg = tg.task("update", Kernels::update, p, g, state[M], state[V], state[W], owner, info, coef)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, p)
-                .transferToHost(DataTransferMode.UNDER_DEMAND, m);
+                .transferToHost(DataTransferMode.UNDER_DEMAND, state[M], state[V], state[W]);
         plan = strict(new TornadoExecutionPlan(tg.snapshot()).withDevice(device));
         last = null;
         deviceAhead = false;
@@ -286,43 +424,65 @@ public final class TornadoBackend implements Backend {
         rebuild = false;
     }
 
-    private void pullMomentum() {
+    /** Makes the host copies of the packed state arrays current. */
+    private void pullState() {
         if (deviceAhead && last != null) {
-            last.transferToHost(m);
+            last.transferToHost(state[M], state[V], state[W]);
             deviceAhead = false;
         }
     }
 
+    /** Slot {@code s}'s role of {@code span}, or -1 if it is none of the slot's current buffers. */
+    private static int role(Slot s, FloatSpan span) {
+        for (int r = M; r <= W; r++) {
+            if (s.host[r] == span) {
+                return r;
+            }
+        }
+        return -1;
+    }
+
     @Override
-    public void stateToHost(FloatSpan momentum) {
-        if (momentum.deviceHandle() instanceof DeviceTensors.Ref r) {
-            r.owner().pullMomentum();
+    public void stateToHost(FloatSpan span) {
+        if (span.deviceHandle() instanceof DeviceTensors.Ref r) {
+            r.owner().pullState();
             return;
         }
-        Slot s = slotOfMomentum(momentum);
-        if (s != null && m != null && s.index < oldSlots) {
-            pullMomentum();
-            copyOut(m, s.offset, momentum);
+        Slot s = slotOfState(span);
+        int r = s == null ? -1 : role(s, span);
+        if (r >= 0 && !s.fromHost[r] && s.index < oldSlots && state[r] != null
+                && s.offset + span.length() <= state[r].getSize()) {
+            pullState();
+            copyOut(state[r], s.offset, span);
         }
     }
 
     @Override
-    public void stateFromHost(FloatSpan momentum) {
-        if (momentum.deviceHandle() instanceof DeviceTensors.Ref r) {
-            r.owner().momentumFromHost(r.index());
+    public void stateFromHost(FloatSpan span) {
+        if (span.deviceHandle() instanceof DeviceTensors.Ref r) {
+            r.owner().stateFromHost(r.index(), r.what());
             return;
         }
-        Slot s = slotOfMomentum(momentum);
-        if (s != null && m != null && s.index < oldSlots) {
-            pullMomentum();
-            copyIn(momentum, m, s.offset);
-            rebuild = true; // the next step uploads the restored momentum with a fresh plan
+        Slot s = slotOfState(span);
+        int r = s == null ? -1 : role(s, span);
+        if (r >= 0) { // (a buffer the slot does not have yet is uploaded when a batch brings it)
+            s.fromHost[r] = true;
+            rebuild = true; // the next step uploads the restored state with a fresh plan
         }
     }
 
-    private Slot slotOfMomentum(FloatSpan momentum) {
-        FloatSpan param = paramOfMomentum.get(momentum);
+    private Slot slotOfState(FloatSpan span) {
+        FloatSpan param = paramOfState.get(span);
         return param == null ? null : slots.get(param);
+    }
+
+    /** {@link Backend#moments(FloatSpan, float, double[])}; a device-resident gradient is downloaded first. */
+    @Override
+    public void moments(FloatSpan grad, float scale, double[] out) {
+        if (scale != 1f && grad.deviceHandle() instanceof DeviceTensors.Ref r) {
+            r.owner().download();
+        }
+        Backend.super.moments(grad, scale, out);
     }
 
     @Override

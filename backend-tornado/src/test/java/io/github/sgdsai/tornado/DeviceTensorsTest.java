@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.sgdsai.tornado;
 
+import io.github.sgdsai.AdamMini;
+import io.github.sgdsai.AdamW;
 import io.github.sgdsai.FloatSpan;
+import io.github.sgdsai.Optimizer;
 import io.github.sgdsai.NonFiniteGradientException;
 import io.github.sgdsai.SgdSai;
 import org.junit.jupiter.api.Test;
@@ -14,6 +17,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.Random;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -43,10 +47,20 @@ class DeviceTensorsTest {
         final float[][] hp;
         final float[][] hg;
         final float[][] ht;
-        SgdSai devOpt;
-        SgdSai hostOpt;
+        final double clip;
+        /** Another optimizer's builder for the given backend, or null for the SGD-SaI groups. */
+        final Function<String, Optimizer.Builder<?, ?, ?>> kind;
+        Optimizer devOpt;
+        Optimizer hostOpt;
 
         Twin(long seed) {
+            this(seed, Double.NaN, null);
+        }
+
+        /** With gradient clipping at {@code clip} unless it is NaN, and the optimizer {@code kind} makes if not null. */
+        Twin(long seed, double clip, Function<String, Optimizer.Builder<?, ?, ?>> kind) {
+            this.clip = clip;
+            this.kind = kind;
             Random r = new Random(seed);
             DeviceTensors.Builder b = DeviceTensors.builder();
             for (int t = 0; t < LENGTHS.length; t++) {
@@ -80,8 +94,18 @@ class DeviceTensorsTest {
         }
 
         /** Groups: defaults with maximize; no momentum; and no weight decay with max-normalized scaling off. */
-        SgdSai optimizer(boolean onDevice) {
+        Optimizer optimizer(boolean onDevice) {
+            if (kind != null) {
+                Optimizer.Builder<?, ?, ?> b = kind.apply(onDevice ? "tornado" : "scalar");
+                for (int t = 0; t < LENGTHS.length; t++) {
+                    b.add("t" + t, span(onDevice, t, true), span(onDevice, t, false));
+                }
+                return b.build();
+            }
             SgdSai.Builder b = SgdSai.builder().lr(0.05).momentum(0.9).weightDecay(0.01);
+            if (!Double.isNaN(clip)) {
+                b.clipGradNorm(clip);
+            }
             if (!onDevice) {
                 b.backend("scalar");
             }
@@ -105,8 +129,8 @@ class DeviceTensorsTest {
             boolean frozen = k == 2; // t1 sits step 2 out
             devOpt.tensor("t1").setFrozen(frozen);
             hostOpt.tensor("t1").setFrozen(frozen);
-            devOpt.group(0).setLr(0.05 / (1 + k));
-            hostOpt.group(0).setLr(0.05 / (1 + k));
+            devOpt.group(0).setLr(devOpt.group(0).lr() / (1 + k));
+            hostOpt.group(0).setLr(hostOpt.group(0).lr() / (1 + k));
             dev.run(0);
             devOpt.step();
             for (int t = 0; t < hp.length; t++) {
@@ -153,6 +177,64 @@ class DeviceTensorsTest {
                 double want = tw.hostOpt.tensor("t" + t).gsnr();
                 double got = tw.devOpt.tensor("t" + t).gsnr();
                 assertEquals(want, got, 1e-12 * want, "g-SNR of t" + t);
+            }
+        }
+    }
+
+    @Test
+    void clippedDeviceTensorsFollowTheReferenceTrajectoryBitForBit() {
+        try (Twin tw = new Twin(5, 3.0, null)) {
+            for (int k = 0; k < 4; k++) {
+                tw.step(k);
+                assertEquals(tw.hostOpt.lastGradNorm(), tw.devOpt.lastGradNorm(), 0.0, "gradient norm at step " + k);
+                assertTrue(tw.hostOpt.lastGradNorm() > 3.0, "the test must clip");
+            }
+            tw.dev.download();
+            for (int t = 0; t < LENGTHS.length; t++) {
+                assertArrayEquals(tw.hp[t], tw.deviceParam(t), "tensor t" + t);
+                double want = tw.hostOpt.tensor("t" + t).gsnr();
+                assertEquals(want, tw.devOpt.tensor("t" + t).gsnr(), 1e-12 * want, "g-SNR of t" + t);
+            }
+        }
+    }
+
+    /** AdamW with amsgrad and maximize, and Adam-mini with every partition kind, both clipped. */
+    @SuppressWarnings("unchecked")
+    static final Function<String, Optimizer.Builder<?, ?, ?>>[] ADAM = new Function[] {
+            (Function<String, Optimizer.Builder<?, ?, ?>>) be -> AdamW.builder().lr(1e-2).amsgrad(true).maximize(true)
+                    .clipGradNorm(50).backend(be),
+            (Function<String, Optimizer.Builder<?, ?, ?>>) be -> AdamMini.builder().lr(1e-2).betas(0.3, 0.99)
+                    .clipGradNorm(50).partition("t0", AdamMini.Partition.perElement())
+                    .partition("t1", AdamMini.Partition.perRow(5)).partition("t2", AdamMini.Partition.whole())
+                    .partition("t3", AdamMini.Partition.perHead(8)).partition("t4", AdamMini.Partition.whole())
+                    .backend(be)};
+
+    @Test
+    void adamOnDeviceTensorsFollowsTheReferenceAndItsCheckpointsRoundTrip() throws IOException {
+        for (Function<String, Optimizer.Builder<?, ?, ?>> kind : ADAM) {
+            try (Twin straight = new Twin(6, Double.NaN, kind); Twin resumed = new Twin(6, Double.NaN, kind)) {
+                for (int k = 0; k < 3; k++) {
+                    straight.step(k);
+                    resumed.step(k);
+                }
+                ByteArrayOutputStream saved = new ByteArrayOutputStream();
+                resumed.devOpt.save(saved); // m, v (and w) come back from the device
+                ByteArrayOutputStream want = new ByteArrayOutputStream();
+                resumed.hostOpt.save(want);
+                assertArrayEquals(want.toByteArray(), saved.toByteArray(), "checkpoint against the host's");
+                resumed.devOpt.close();
+                resumed.devOpt = resumed.optimizer(true);
+                resumed.devOpt.load(new ByteArrayInputStream(saved.toByteArray()));
+                for (int k = 3; k < 6; k++) {
+                    straight.step(k);
+                    resumed.step(k);
+                }
+                straight.dev.download();
+                resumed.dev.download();
+                for (int t = 0; t < LENGTHS.length; t++) {
+                    assertArrayEquals(straight.hp[t], straight.deviceParam(t), "tensor t" + t + " against the host");
+                    assertArrayEquals(straight.hp[t], resumed.deviceParam(t), "resumed tensor t" + t);
+                }
             }
         }
     }
