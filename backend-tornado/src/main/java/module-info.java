@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The "tornado" backend: SGD-SaI kernels compiled by TornadoVM for a GPU (or any OpenCL, PTX or SPIR-V device),
- * one launch per step for all tensors, momentum kept on the device.
+ * The "tornado" backend: the optimizers' kernels (SGD-SaI / SGDM, AdamW, Adam-mini, clipping) compiled by TornadoVM
+ * for a GPU (or any OpenCL, PTX or SPIR-V device), one launch per step for all tensors, optimizer state kept on the
+ * device.
  */
 module io.github.sgdsai.tornado {
     requires io.github.sgdsai;

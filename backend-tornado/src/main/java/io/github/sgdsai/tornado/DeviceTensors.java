@@ -25,11 +25,12 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Device-resident tensors: parameters, gradients and momentum that live in a TornadoVM device's memory, for
+ * Device-resident tensors: parameters, gradients and optimizer state that live in a TornadoVM device's memory, for
  * code whose gradients are computed on the device, so that an optimizer step moves no tensor data over the bus.
  *
- * <p>All tensors are packed into three {@link FloatArray}s ({@link #params()}, {@link #grads()} and the momentum,
- * which the optimizer alone uses); tensor {@code name} occupies {@code [offset(name), offset(name) + length(name))},
+ * <p>All tensors are packed into {@link FloatArray}s ({@link #params()}, {@link #grads()}, and the optimizer state,
+ * which the optimizer alone uses: the momentum or Adam's m, and Adam's v and amsgrad's maximum once an Adam optimizer
+ * asks for them); tensor {@code name} occupies {@code [offset(name), offset(name) + length(name))},
  * offsets aligned to 256 elements. Your kernels read the parameters and write the gradients in place there. The
  * optimizer is given the tensors' {@linkplain #param(String) parameter} and {@linkplain #grad(String) gradient}
  * spans, which makes it run on the {@code tornado} backend:
@@ -59,8 +60,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * your graphs and the optimizer's into one plan; run yours through {@link #run}. What crosses the bus in a step
  * is a few bytes per tensor: the step's coefficients and, under {@code NonFinitePolicy.THROW} or
  * {@code SKIP_STEP}, one flag per tensor from the non-finite check, which runs on the device. A tensor's first step
- * also reduces its gradient on the device for the g-SNR. Checkpoints copy the momentum back; a restore re-creates
- * the plan (downloading and re-uploading parameters and gradients, and recompiling the kernels).
+ * also reduces its gradient on the device for the g-SNR. With clipping, the gradients are downloaded once per
+ * step for the norm. Checkpoints copy the optimizer state back; a restore re-creates the plan (downloading and
+ * re-uploading parameters and gradients, and recompiling the kernels).
  *
  * <p>The device is the one the {@code tornado} backend uses ({@value TornadoBackendProvider#DEVICE_PROPERTY}).
  * Not thread-safe.
