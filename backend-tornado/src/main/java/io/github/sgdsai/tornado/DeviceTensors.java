@@ -60,8 +60,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * your graphs and the optimizer's into one plan; run yours through {@link #run}. What crosses the bus in a step
  * is a few bytes per tensor: the step's coefficients and, under {@code NonFinitePolicy.THROW} or
  * {@code SKIP_STEP}, one flag per tensor from the non-finite check, which runs on the device. A tensor's first step
- * also reduces its gradient on the device for the g-SNR. With clipping, the gradients are downloaded once per
- * step for the norm. Checkpoints copy the optimizer state back; a restore re-creates the plan (downloading and
+ * also reduces its gradient on the device for the g-SNR. With clipping, the sums of squares for the norm are reduced
+ * on the device (a double per 4096 elements comes back). Checkpoints copy the optimizer state back; a restore re-creates the plan (downloading and
  * re-uploading parameters and gradients, and recompiling the kernels).
  *
  * <p>The device is the one the {@code tornado} backend uses ({@value TornadoBackendProvider#DEVICE_PROPERTY}).
@@ -106,6 +106,11 @@ public final class DeviceTensors implements AutoCloseable {
     private final DoubleArray mean = new DoubleArray(1);
     private final DoubleArray partial1 = new DoubleArray(Kernels.RANGE_GROUPS);
     private final DoubleArray partial3 = new DoubleArray(3 * Kernels.RANGE_GROUPS);
+    /** Clipping's sums of squares: every tensor cut into SUM_BLOCK segments (first index, length), their sums. */
+    private final IntArray squareSegments;
+    private final DoubleArray squares;
+    /** Index of tensor t's first segment in {@link #squares}; {@code firstSquare[n]} is their number. */
+    private final int[] firstSquare;
     private final FloatSpan[] paramSpans;
     private final FloatSpan[] gradSpans;
     private final FloatSpan[] momentumSpans;
@@ -152,6 +157,20 @@ public final class DeviceTensors implements AutoCloseable {
             info.set(Kernels.INFO * t + Kernels.BLOCK_SIZE, 1);
         }
         miniBlock = new int[n];
+        firstSquare = new int[n + 1];
+        for (int t = 0; t < n; t++) {
+            firstSquare[t + 1] = firstSquare[t] + (this.lengths[t] + StepBatch.SUM_BLOCK - 1) / StepBatch.SUM_BLOCK;
+        }
+        squareSegments = new IntArray(2 * firstSquare[n]);
+        squares = new DoubleArray(firstSquare[n]);
+        squares.clear();
+        for (int t = 0; t < n; t++) {
+            for (int s = firstSquare[t]; s < firstSquare[t + 1]; s++) {
+                int from = (s - firstSquare[t]) * StepBatch.SUM_BLOCK;
+                squareSegments.set(2 * s, offsets[t] + from);
+                squareSegments.set(2 * s + 1, Math.min(StepBatch.SUM_BLOCK, this.lengths[t] - from));
+            }
+        }
         flag = new IntArray(n);
         ends = new IntArray(n);
         for (int t = 0; t < n; t++) {
@@ -260,7 +279,7 @@ public final class DeviceTensors implements AutoCloseable {
         plan(null, graphs);
     }
 
-    /** Graph indices in the plan: up, down, user graphs, check, sum, centered, update. */
+    /** Graph indices in the plan: up, down, user graphs, check, sum, centered, update, squares. */
     private static final int UP = 0;
     private static final int DOWN = 1;
     private static final int USER = 2;
@@ -320,6 +339,12 @@ public final class DeviceTensors implements AutoCloseable {
         all.add(update.task("update", Kernels::update, p, g, m, v, w, owner, info, coef)
                 .persistOnDevice(p, g)
                 .transferToHost(DataTransferMode.UNDER_DEMAND, m, v, w).snapshot());
+        all.add(new TaskGraph(gen + "squares")
+                .consumeFromDevice(p, g)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, squareSegments)
+                .task("squares", Kernels::tensorSquares, p, g, squareSegments, squares)
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, squares)
+                .persistOnDevice(p, g).snapshot());
         GridScheduler grid = userGrid != null ? userGrid : new GridScheduler();
         TornadoBackend.rangeGrid(grid, gen + "sum.sum");
         TornadoBackend.rangeGrid(grid, gen + "centered.centered");
@@ -412,6 +437,24 @@ public final class DeviceTensors implements AutoCloseable {
 
     boolean nonFinite(int t) {
         return flag.get(t) != 0;
+    }
+
+    /** Reduces every tensor's gradient to its segments' sums of squares on the device (see {@link #sumSquares}). */
+    void squares() {
+        ensurePlanned();
+        plan.withGraph(updateGraph() + 1).execute();
+    }
+
+    /**
+     * Σ g² of tensor t's gradient as of the last {@link #squares()}, exactly as
+     * {@link ScalarBackend#sumSquares}{@code (g, 1, 0, n)}: its segments' sums added in order from 0.0.
+     */
+    double sumSquares(int t) {
+        double total = 0.0;
+        for (int s = firstSquare[t]; s < firstSquare[t + 1]; s++) {
+            total += squares.get(s);
+        }
+        return total;
     }
 
     /** Σg² and Σ(g − ḡ)² of tensor t's gradient, reduced on the device, merged here in a fixed order. */

@@ -211,20 +211,37 @@ final class Kernels {
         for (@Parallel int s = 0; s < sum.getSize(); s++) {
             int t = seg.get(SEG * s);
             if (info.get(INFO * t + KIND) == ADAM_MINI) {
-                int start = seg.get(SEG * s + 1);
-                int len = seg.get(SEG * s + 2);
-                float gs = coef.get(COEFS * t + GS);
-                double total = 0.0;
-                for (int lane = 0; lane < StepBatch.SUM_LANES; lane++) {
-                    double acc = 0.0;
-                    for (int j = lane; j < len; j += StepBatch.SUM_LANES) {
-                        double x = g.get(start + j) * gs;
-                        acc += x * x; // fused, but x² is exact in double (x is a float)
-                    }
-                    total += acc;
-                }
-                sum.set(s, total);
+                sum.set(s, segmentSquares(g, seg.get(SEG * s + 1), seg.get(SEG * s + 2), coef.get(COEFS * t + GS)));
             }
+        }
+    }
+
+    /**
+     * Σ (g·gs)² over {@code g[start, start + len)}, {@code len} at most {@link StepBatch#SUM_BLOCK}, as
+     * {@link io.github.sgdsai.spi.ScalarBackend#sumSquares} adds one of its blocks: {@link StepBatch#SUM_LANES}
+     * interleaved accumulators from 0.0, added in lane order from 0.0.
+     */
+    static double segmentSquares(FloatArray g, int start, int len, float gs) {
+        double total = 0.0;
+        for (int lane = 0; lane < StepBatch.SUM_LANES; lane++) {
+            double acc = 0.0;
+            for (int j = lane; j < len; j += StepBatch.SUM_LANES) {
+                double x = g.get(start + j) * gs;
+                acc += x * x; // fused, but x² is exact in double (x is a float)
+            }
+            total += acc;
+        }
+        return total;
+    }
+
+    /**
+     * Clipping's sums of squares of device-resident gradients, first pass: {@code sum[s]} = Σ g² over segment s
+     * ({@code seg[2s]} its first packed index, {@code seg[2s + 1]} its length), the segments cutting every tensor into
+     * {@link StepBatch#SUM_BLOCK}-element blocks from its start; the host adds each tensor's in order.
+     */
+    static void tensorSquares(FloatArray p, FloatArray g, IntArray seg, DoubleArray sum) {
+        for (@Parallel int s = 0; s < sum.getSize(); s++) {
+            sum.set(s, segmentSquares(g, seg.get(2 * s), seg.get(2 * s + 1), 1f));
         }
     }
 

@@ -43,8 +43,8 @@ import java.util.Map;
  *
  * <p>Tensors made by {@link DeviceTensors} live on the device: their check, reductions and update run there on
  * the packed device arrays (one launch per step for all of them, Adam's state included), and nothing of them is
- * copied, except with clipping: then their gradients are downloaded once per step for the norm (and for the g-SNR
- * of SGD-SaI's first step), which the host computes with the scalar kernels.
+ * copied (except for the g-SNR of a clipped first step of SGD-SaI, whose scaled gradient is reduced on the host);
+ * with clipping, the sums of squares are reduced on the device too.
  */
 public final class TornadoBackend implements Backend {
     /** Elements per moments chunk (one launch of each pass). */
@@ -175,9 +175,9 @@ public final class TornadoBackend implements Backend {
     }
 
     /**
-     * The check and the sums of squares for clipping, on the host with the scalar kernels, exactly as the reference:
-     * the gradients of host-resident tensors are there; those of device-resident ones are downloaded first (once per
-     * {@link DeviceTensors} and step).
+     * The check and the sums of squares for clipping, exactly as the reference computes them: on the host with the
+     * scalar kernels for host-resident gradients; on the device for device-resident ones (one reduction per
+     * {@link DeviceTensors} and step, of which only a double per 4096 elements comes back).
      */
     @Override
     public int firstNonFiniteTensor(StepBatch batch, double[] sumSquares) {
@@ -188,11 +188,15 @@ public final class TornadoBackend implements Backend {
         int bad = -1;
         for (int t = 0; t < batch.size(); t++) {
             FloatSpan grad = batch.grad(t);
-            if (grad.deviceHandle() instanceof DeviceTensors.Ref r && !handled.contains(r.owner())) {
-                r.owner().download();
-                handled.add(r.owner());
+            if (grad.deviceHandle() instanceof DeviceTensors.Ref r) {
+                if (!handled.contains(r.owner())) {
+                    r.owner().squares();
+                    handled.add(r.owner());
+                }
+                sumSquares[t] = r.owner().sumSquares(r.index());
+            } else {
+                sumSquares[t] = ScalarBackend.sumSquares(grad, 1f, 0, grad.length());
             }
-            sumSquares[t] = ScalarBackend.sumSquares(grad, 1f, 0, grad.length());
             if (bad < 0 && !Double.isFinite(sumSquares[t])) { // squares of finite floats cannot overflow a double sum
                 bad = t;
             }

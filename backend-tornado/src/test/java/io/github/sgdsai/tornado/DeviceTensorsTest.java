@@ -259,7 +259,13 @@ class DeviceTensorsTest {
 
     @Test
     void aNonFiniteDeviceGradientThrowsAndChangesNothing() throws IOException {
-        try (Twin tw = new Twin(3)) {
+        for (double clip : new double[] {Double.NaN, 3.0}) { // the check's flags, or clipping's sums of squares
+            nonFiniteThrowsAndChangesNothing(new Twin(3, clip, null));
+        }
+    }
+
+    private static void nonFiniteThrowsAndChangesNothing(Twin twin) throws IOException {
+        try (Twin tw = twin) {
             tw.step(0);
             int at = tw.dev.offset("t3") + 17;
             tw.target.set(at, Float.NaN); // the next backward pass writes NaN into t3's gradient at index 17
