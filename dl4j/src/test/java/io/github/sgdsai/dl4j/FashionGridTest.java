@@ -42,12 +42,17 @@ class FashionGridTest {
         }
     }
 
+    /** The grid run as two processes would run it (two methods each), then merged: the full run's pipeline. */
     @Test
     void tinyGridWritesEveryOutput() throws Exception {
         Path out = tmp.resolve("grid");
-        FashionGrid.main(new String[] {"--train", "500", "--test", "200", "--epochs", "1", "--batch", "50",
-                "--lrs", "3e-3", "--wds-decoupled", "0,0.1", "--wds-coupled", "0,1e-4", "--extra-seeds", "1",
-                "--out", out.toString()});
+        for (String part : new String[] {"sgdsai,adamw", "sgdm,adam"}) {
+            FashionGrid.main(new String[] {"--train", "500", "--test", "200", "--epochs", "1", "--batch", "50",
+                    "--lrs", "3e-3", "--wds-decoupled", "0,0.1", "--wds-coupled", "0,1e-4", "--extra-seeds", "1",
+                    "--methods", part, "--out", tmp.resolve(part).toString()});
+        }
+        FashionGrid.main(new String[] {"--merge", out.toString(), tmp.resolve("sgdsai,adamw").toString(),
+                tmp.resolve("sgdm,adam").toString()});
         String json = Files.readString(out.resolve("grid.json"));
         Matcher runs = Pattern.compile("\\{\"method\": \"(\\w+)\", \"lr\": ([^,]+), \"wd\": ([^,]+), \"seed\": (\\d+), "
                 + "\"accuracy\": ([^,]+), \"diverged\": (\\w+), \"firstLoss\": ([^,]+), \"meanLoss\": ([^,]+), \"steps\": (\\d+)")

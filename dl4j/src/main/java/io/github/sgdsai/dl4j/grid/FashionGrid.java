@@ -45,10 +45,11 @@ import java.util.Map;
  * <p>Writes {@code grid.json} (every run), {@code GRID.md} (tables and summary) and {@code grid.png} (one heat map
  * per optimizer, best cell in brackets) to the output directory. Arguments (all optional):
  * {@code --data DIR} (the four Fashion-MNIST {@code *-ubyte.gz} files; default: the subset shipped in the module),
- * {@code --train N} (first N training images, default 2000), {@code --test N} (default 1000), {@code --epochs E}
+ * {@code --train N} (first N training images, default 10000), {@code --test N} (default 2000), {@code --epochs E}
  * (default 2), {@code --batch B} (default 50), {@code --seed S} (default 1), {@code --extra-seeds K} (default 3), {@code --methods sgdsai,adamw,sgdm,adam}, {@code --lrs a,b,..} and
  * {@code --wds-decoupled a,b,..}, {@code --wds-coupled a,b,..} (replace the grids of every method),
- * {@code --out DIR}. {@code --replot DIR} alone redraws GRID.md and grid.png from DIR/grid.json.
+ * {@code --out DIR}. {@code --replot DIR} alone redraws GRID.md and grid.png from DIR/grid.json; {@code --merge OUT
+ * DIR...} writes all three into OUT from the grid.json of several runs of the same grid, each on some methods.
  */
 public final class FashionGrid {
 
@@ -138,6 +139,10 @@ public final class FashionGrid {
             Replot.replot(Path.of(args[1]));
             return;
         }
+        if (args.length >= 3 && args[0].equals("--merge")) { // --merge OUT PART...: one grid run in several processes
+            Replot.replot(Path.of(args[1]), Arrays.stream(args, 2, args.length).map(Path::of).toList());
+            return;
+        }
         Settings s = parse(args);
         run(s, System.out);
         System.out.println("results in " + s.out.toAbsolutePath());
@@ -146,8 +151,8 @@ public final class FashionGrid {
     static Settings parse(String[] args) {
         Path data = null;
         Path out = Path.of("results");
-        int train = 2_000;
-        int test = 1_000;
+        int train = 10_000;
+        int test = 2_000;
         int epochs = 2;
         int batch = 50;
         long seed = 1;

@@ -24,14 +24,52 @@ final class Replot {
     }
 
     static void replot(Path dir) throws IOException {
-        String json = Files.readString(dir.resolve("grid.json"));
-        String data = string(json, "data");
+        replot(dir, List.of(dir));
+    }
+
+    /**
+     * Writes GRID.md, grid.json and grid.png into {@code out} from the runs of every {@code parts} directory's
+     * grid.json (one grid run in several processes, each on some of the methods; settings other than the methods
+     * and their learning rates must agree, and are taken from the first).
+     */
+    static void replot(Path out, List<Path> parts) throws IOException {
+        String first = null;
         Map<Method, double[]> lrs = new LinkedHashMap<>();
+        List<Run> runs = new ArrayList<>();
+        for (Path dir : parts) {
+            String json = Files.readString(dir.resolve("grid.json"));
+            if (first == null) {
+                first = json;
+            } else if (!settingsWithoutMethods(json).equals(settingsWithoutMethods(first))) {
+                throw new IOException(dir.resolve("grid.json") + ": its settings differ from those of " + parts.get(0));
+            }
+            readRuns(json, lrs, runs);
+        }
+        if (runs.isEmpty()) {
+            throw new IOException(parts + ": no runs found");
+        }
+        String json = first;
+        String data = string(json, "data");
+        Settings s = new Settings(data.equals("shipped subset") ? null : Path.of(data), integer(json, "train"),
+                integer(json, "test"), integer(json, "epochs"), integer(json, "batch"), integer(json, "seed"),
+                integer(json, "extraSeeds"), new ArrayList<>(lrs.keySet()), lrs,
+                array(section(json, "\"decoupledWds\": [", "]")), array(section(json, "\"coupledWds\": [", "]")), out);
+        Files.createDirectories(out);
+        Report.write(s, runs);
+    }
+
+    /** The settings line without the learning rates (which list only a part's methods). */
+    private static String settingsWithoutMethods(String json) {
+        String settings = section(json, "\"settings\": {", "\n");
+        return settings.replaceAll("\"lrs\": \\{[^}]*\\}", "");
+    }
+
+    /** Adds the methods' learning rates and the runs of one grid.json. */
+    private static void readRuns(String json, Map<Method, double[]> lrs, List<Run> runs) {
         Matcher lm = Pattern.compile("\"(\\w+)\": \\[([^\\]]*)\\]").matcher(section(json, "\"lrs\": {", "}"));
         while (lm.find()) {
             lrs.put(Method.valueOf(lm.group(1)), array(lm.group(2)));
         }
-        List<Run> runs = new ArrayList<>();
         Matcher rm = Pattern.compile("\\{\"method\": \"(\\w+)\", \"lr\": " + NUM + ", \"wd\": " + NUM + ", \"seed\": (-?\\d+), "
                 + "\"accuracy\": " + NUM + ", \"diverged\": (\\w+), \"firstLoss\": " + NUM + ", \"meanLoss\": " + NUM
                 + ", \"steps\": (\\d+), \"seconds\": " + NUM + "(?:, \"gsnr\": \\{([^}]*)\\})?\\}").matcher(json);
@@ -47,14 +85,6 @@ final class Replot {
                     num(rm.group(5)), num(rm.group(7)), num(rm.group(8)), Boolean.parseBoolean(rm.group(6)),
                     Integer.parseInt(rm.group(9)), num(rm.group(10)), gsnr));
         }
-        if (runs.isEmpty()) {
-            throw new IOException(dir.resolve("grid.json") + ": no runs found");
-        }
-        Settings s = new Settings(data.equals("shipped subset") ? null : Path.of(data), integer(json, "train"),
-                integer(json, "test"), integer(json, "epochs"), integer(json, "batch"), integer(json, "seed"),
-                integer(json, "extraSeeds"), new ArrayList<>(lrs.keySet()), lrs,
-                array(section(json, "\"decoupledWds\": [", "]")), array(section(json, "\"coupledWds\": [", "]")), dir);
-        Report.write(s, runs);
     }
 
     private static String section(String json, String start, String end) {
