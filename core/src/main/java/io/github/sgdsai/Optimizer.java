@@ -355,13 +355,17 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
         lastGradNorm = Double.NaN;
     }
 
-    /** Buffer k of a checked tensor state: in {@code current} if it has the length, else in a new span; null if absent. */
+    /**
+     * Buffer k of a checked tensor state (0: the momentum, allocated as the backend allocates momentum; else another
+     * state buffer): in {@code current} if it has the length, else in a new span; null if absent.
+     */
     private FloatSpan restore(Tensor t, FloatSpan current, Checkpoint.TensorState ts, int k) {
         if (!ts.has(k)) {
             return null;
         }
         int n = ts.lengths()[k];
-        FloatSpan s = current != null && current.length() == n ? current : allocate(t, n);
+        FloatSpan s = current != null && current.length() == n ? current
+                : k == 0 ? backend.allocateMomentum(t.param) : allocate(t, n);
         ts.copyTo(k, s);
         backend.stateFromHost(s);
         return s;
