@@ -49,13 +49,22 @@ final class Gpt2Model {
      * {@link NonFinitePolicy#THROW}.
      */
     Optimizer build(String optimizer, int threads, boolean checked) {
+        return build(optimizer, "vector", threads, checked);
+    }
+
+    /**
+     * As {@link #build(String, int, boolean)} on the named backend: {@code vector}, or {@code tornado} (host-resident
+     * tensors copied to the device and back every step; needs backend-tornado in the jar and a JVM started with
+     * TornadoVM's argfile), where {@code threads} has no effect.
+     */
+    Optimizer build(String optimizer, String backend, int threads, boolean checked) {
         NonFinitePolicy policy = checked ? NonFinitePolicy.THROW : NonFinitePolicy.UNCHECKED;
         return switch (optimizer) {
-            case "sgd-sai" -> addAll(SgdSai.builder().lr(1e-3)).backend("vector").threads(threads).nonFinite(policy).build();
-            case "sgdm" -> addAll(SgdSai.builder().lr(1e-3).scaling(Scaling.NONE)).backend("vector").threads(threads)
+            case "sgd-sai" -> addAll(SgdSai.builder().lr(1e-3)).backend(backend).threads(threads).nonFinite(policy).build();
+            case "sgdm" -> addAll(SgdSai.builder().lr(1e-3).scaling(Scaling.NONE)).backend(backend).threads(threads)
                     .nonFinite(policy).build();
-            case "adamw" -> addAll(AdamW.builder().lr(1e-3)).backend("vector").threads(threads).nonFinite(policy).build();
-            case "adam-mini" -> addAll(AdamMini.builder().lr(1e-3).modelShape(model.dim, model.heads)).backend("vector")
+            case "adamw" -> addAll(AdamW.builder().lr(1e-3)).backend(backend).threads(threads).nonFinite(policy).build();
+            case "adam-mini" -> addAll(AdamMini.builder().lr(1e-3).modelShape(model.dim, model.heads)).backend(backend)
                     .threads(threads).nonFinite(policy).build();
             default -> throw new IllegalArgumentException("optimizer " + optimizer);
         };

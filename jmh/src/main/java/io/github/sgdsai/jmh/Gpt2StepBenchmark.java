@@ -21,7 +21,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * One optimizer step (after the first) over every tensor of a GPT-2 model ({@link Gpt2Shapes}: 148 to 436 tensors
  * from 768 to 64 M floats), as a training loop calls it: the default checked step ({@code NonFinitePolicy.THROW}),
- * vector backend, {@code threads} threads. Gradients are filled once (standard normals, fixed seeds); the first step
+ * {@code backend} backend (default {@code vector}; {@code tornado}: host-resident tensors copied to the device and
+ * back every step, which needs backend-tornado in the jar and TornadoVM's argfile in the fork, e.g.
+ * {@code -jvmArgsPrepend @argfile}; {@code threads} has no effect there), {@code threads} threads. Gradients are filled once (standard normals, fixed seeds); the first step
  * (SGD-SaI's g-SNR, state allocation) runs in the setup. {@link Gpt2BaselineBenchmark} is the same-traffic baseline.
  * Scores are ms per step. Each (model, optimizer, threads) gets its own fork, so one model's arrays (GPT-2 large with
  * AdamW: 12.4 GB) are alive at a time. Forks get {@code -Xmx20g -Xmn1g -XX:+UseParallelGC} from {@code @Fork(jvmArgs)}
@@ -43,6 +45,9 @@ public class Gpt2StepBenchmark {
     public String optimizer;
     @Param({"1", "2"})
     public int threads;
+    /** {@code vector} (the default) or {@code tornado}. */
+    @Param({"vector"})
+    public String backend;
     /** {@code checked}: the default non-finite check before the update; {@code unchecked}: the update alone. */
     @Param({"checked"})
     public String check;
@@ -53,10 +58,10 @@ public class Gpt2StepBenchmark {
     @Setup
     public void setup() {
         data = new Gpt2Model(Gpt2Shapes.Model.of(model));
-        opt = data.build(optimizer, threads, check.equals("checked"));
+        opt = data.build(optimizer, backend, threads, check.equals("checked"));
         opt.step(); // the first step: SGD-SaI's g-SNR, and every optimizer allocates its state
-        System.out.printf(Locale.ROOT, "%n%s %s: %d tensors, %,d parameters, stateBufferBytes %,d (%.3f B/param)%n",
-                model, optimizer, data.tensors.size(), data.parameters(), opt.stateBufferBytes(),
+        System.out.printf(Locale.ROOT, "%n%s %s (%s): %d tensors, %,d parameters, stateBufferBytes %,d (%.3f B/param)%n",
+                model, optimizer, backend, data.tensors.size(), data.parameters(), opt.stateBufferBytes(),
                 (double) opt.stateBufferBytes() / data.parameters());
     }
 
