@@ -45,15 +45,24 @@ public class CheckedStepBenchmark {
 
     @Setup
     public void setup() {
-        FloatSpan p = Spans.random(storage, size, 1);
-        FloatSpan g = Spans.random(storage, size, 2);
+        opt = build(storage, size, threads, mode, 1);
+    }
+
+    /**
+     * An SgdSai over one tensor of {@code size} random floats (parameters from {@code seed}, gradients from
+     * {@code seed + 1}) stepped once, in {@code mode} ({@code unchecked}, {@code checked} or {@code clipped}).
+     */
+    static SgdSai build(String storage, int size, int threads, String mode, long seed) {
+        FloatSpan p = Spans.random(storage, size, seed);
+        FloatSpan g = Spans.random(storage, size, seed + 1);
         SgdSai.Builder b = SgdSai.builder().lr(1e-7).backend("vector").threads(threads)
                 .nonFinite(mode.equals("unchecked") ? NonFinitePolicy.UNCHECKED : NonFinitePolicy.THROW);
         if (mode.equals("clipped")) {
             b.clipGradNorm(1.0); // the norm of 2^26 values in [-1, 1) is far above 1: every step is scaled
         }
-        opt = b.add("p", p, g).build();
+        SgdSai opt = b.add("p", p, g).build();
         opt.step(); // the first step computes g-SNR and allocates the momentum buffer
+        return opt;
     }
 
     @Benchmark

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.sgdsai.jmh;
 
-import io.github.sgdsai.FloatSpan;
-import io.github.sgdsai.NonFinitePolicy;
 import io.github.sgdsai.SgdSai;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -63,23 +61,11 @@ public class InterleavedStepBenchmark {
         }
     }
 
-    private SgdSai build(NonFinitePolicy policy, boolean clip, long seed) {
-        FloatSpan p = Spans.random(storage, size, seed);
-        FloatSpan g = Spans.random(storage, size, seed + 1);
-        SgdSai.Builder b = SgdSai.builder().lr(1e-7).backend("vector").threads(threads).nonFinite(policy);
-        if (clip) {
-            b.clipGradNorm(1.0); // the norm of 2^26 values in [-1, 1) is far above 1: every step is scaled
-        }
-        SgdSai opt = b.add("p", p, g).build();
-        opt.step(); // the first step computes g-SNR and allocates the momentum buffer
-        return opt;
-    }
-
     @Setup
     public void setup() {
-        unchecked = build(NonFinitePolicy.UNCHECKED, false, 1);
-        checked = build(NonFinitePolicy.THROW, false, 3);
-        clipped = build(NonFinitePolicy.THROW, true, 5);
+        unchecked = CheckedStepBenchmark.build(storage, size, threads, "unchecked", 1);
+        checked = CheckedStepBenchmark.build(storage, size, threads, "checked", 3);
+        clipped = CheckedStepBenchmark.build(storage, size, threads, "clipped", 5);
     }
 
     /** One step of each, timed separately. */
