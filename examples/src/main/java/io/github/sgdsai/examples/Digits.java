@@ -144,6 +144,64 @@ public final class Digits {
         return new Result(loss, net.accuracy(data.testX(), data.testY()));
     }
 
+    /**
+     * The MLP's forward pass: {@code h = relu(x·W1 + b1)}, {@code p = softmax(h·W2 + b2)}, W stored row-major
+     * [in][out], in float. Public so that the Spark version of this example runs the same arithmetic.
+     */
+    public static void forward(float[] w1, float[] b1, float[] w2, float[] b2, float[] x, float[] h, float[] p) {
+        for (int j = 0; j < HIDDEN; j++) {
+            float a = b1[j];
+            for (int i = 0; i < IN; i++) {
+                a += x[i] * w1[i * HIDDEN + j];
+            }
+            h[j] = Math.max(0f, a);
+        }
+        float max = Float.NEGATIVE_INFINITY;
+        for (int k = 0; k < CLASSES; k++) {
+            float a = b2[k];
+            for (int j = 0; j < HIDDEN; j++) {
+                a += h[j] * w2[j * CLASSES + k];
+            }
+            p[k] = a;
+            max = Math.max(max, a);
+        }
+        float z = 0;
+        for (int k = 0; k < CLASSES; k++) {
+            p[k] = (float) Math.exp(p[k] - max);
+            z += p[k];
+        }
+        for (int k = 0; k < CLASSES; k++) {
+            p[k] /= z;
+        }
+    }
+
+    /**
+     * Adds one example's cross-entropy gradient, scaled by {@code inv}, to {@code gw1, gb1, gw2, gb2}, after
+     * {@link #forward} left its activations in {@code h} and {@code p} ({@code dh} is scratch of {@code HIDDEN}
+     * floats). Public so that the Spark version of this example runs the same arithmetic.
+     */
+    public static void backward(float[] w2, float[] x, int y, float inv, float[] h, float[] p, float[] dh,
+                                float[] gw1, float[] gb1, float[] gw2, float[] gb2) {
+        java.util.Arrays.fill(dh, 0f);
+        for (int k = 0; k < CLASSES; k++) {
+            float d = (p[k] - (k == y ? 1f : 0f)) * inv; // dL/dlogit
+            gb2[k] += d;
+            for (int j = 0; j < HIDDEN; j++) {
+                gw2[j * CLASSES + k] += h[j] * d;
+                dh[j] += w2[j * CLASSES + k] * d;
+            }
+        }
+        for (int j = 0; j < HIDDEN; j++) {
+            if (h[j] <= 0f) {
+                continue; // relu'
+            }
+            gb1[j] += dh[j];
+            for (int i = 0; i < IN; i++) {
+                gw1[i * HIDDEN + j] += x[i] * dh[j];
+            }
+        }
+    }
+
     /** The network, its gradients, and hand-written forward and backward passes. */
     static final class Mlp {
         final float[] w1 = new float[IN * HIDDEN];
@@ -170,32 +228,8 @@ public final class Digits {
             }
         }
 
-        /** h = relu(x·W1 + b1), p = softmax(h·W2 + b2); W stored row-major [in][out]. */
         private void forward(float[] x) {
-            for (int j = 0; j < HIDDEN; j++) {
-                float a = b1[j];
-                for (int i = 0; i < IN; i++) {
-                    a += x[i] * w1[i * HIDDEN + j];
-                }
-                h[j] = Math.max(0f, a);
-            }
-            float max = Float.NEGATIVE_INFINITY;
-            for (int k = 0; k < CLASSES; k++) {
-                float a = b2[k];
-                for (int j = 0; j < HIDDEN; j++) {
-                    a += h[j] * w2[j * CLASSES + k];
-                }
-                p[k] = a;
-                max = Math.max(max, a);
-            }
-            float z = 0;
-            for (int k = 0; k < CLASSES; k++) {
-                p[k] = (float) Math.exp(p[k] - max);
-                z += p[k];
-            }
-            for (int k = 0; k < CLASSES; k++) {
-                p[k] /= z;
-            }
+            Digits.forward(w1, b1, w2, b2, x, h, p);
         }
 
         /** Fills the gradients of the mean cross-entropy over {@code order[start, end)}; returns that loss. */
@@ -211,24 +245,7 @@ public final class Digits {
                 int y = ys[order[s]];
                 forward(x);
                 loss -= Math.log(Math.max(p[y], 1e-30f));
-                java.util.Arrays.fill(dh, 0f);
-                for (int k = 0; k < CLASSES; k++) {
-                    float d = (p[k] - (k == y ? 1f : 0f)) * inv; // dL/dlogit
-                    gb2[k] += d;
-                    for (int j = 0; j < HIDDEN; j++) {
-                        gw2[j * CLASSES + k] += h[j] * d;
-                        dh[j] += w2[j * CLASSES + k] * d;
-                    }
-                }
-                for (int j = 0; j < HIDDEN; j++) {
-                    if (h[j] <= 0f) {
-                        continue; // relu'
-                    }
-                    gb1[j] += dh[j];
-                    for (int i = 0; i < IN; i++) {
-                        gw1[i * HIDDEN + j] += x[i] * dh[j];
-                    }
-                }
+                backward(w2, x, y, inv, h, p, dh, gw1, gb1, gw2, gb2);
             }
             return loss / (end - start);
         }

@@ -2,6 +2,7 @@
 package io.github.sgdsai.spark.examples;
 
 import io.github.sgdsai.NameRule;
+import io.github.sgdsai.examples.Digits;
 import io.github.sgdsai.schedule.Schedules;
 import io.github.sgdsai.spark.Gradient;
 import io.github.sgdsai.spark.Parameters;
@@ -139,56 +140,11 @@ public final class SparkDigits {
         float inv = 1f / batchSize;
         double loss = 0;
         for (Example e : rows) {
-            forward(w1, b1, w2, b2, e.x(), h, prob);
+            Digits.forward(w1, b1, w2, b2, e.x(), h, prob);
             loss -= Math.log(Math.max(prob[e.y()], 1e-30f));
-            java.util.Arrays.fill(dh, 0f);
-            for (int k = 0; k < CLASSES; k++) {
-                float d = (prob[k] - (k == e.y() ? 1f : 0f)) * inv; // dL/dlogit
-                gb2[k] += d;
-                for (int j = 0; j < HIDDEN; j++) {
-                    gw2[j * CLASSES + k] += h[j] * d;
-                    dh[j] += w2[j * CLASSES + k] * d;
-                }
-            }
-            for (int j = 0; j < HIDDEN; j++) {
-                if (h[j] <= 0f) {
-                    continue; // relu'
-                }
-                gb1[j] += dh[j];
-                for (int i = 0; i < IN; i++) {
-                    gw1[i * HIDDEN + j] += e.x()[i] * dh[j];
-                }
-            }
+            Digits.backward(w2, e.x(), e.y(), inv, h, prob, dh, gw1, gb1, gw2, gb2);
         }
         return new Gradient(loss, new float[][] {gw1, gb1, gw2, gb2});
-    }
-
-    /** h = relu(x·W1 + b1), p = softmax(h·W2 + b2); W row-major [in][out], float arithmetic as in the example. */
-    static void forward(float[] w1, float[] b1, float[] w2, float[] b2, float[] x, float[] h, float[] p) {
-        for (int j = 0; j < HIDDEN; j++) {
-            float a = b1[j];
-            for (int i = 0; i < IN; i++) {
-                a += x[i] * w1[i * HIDDEN + j];
-            }
-            h[j] = Math.max(0f, a);
-        }
-        float max = Float.NEGATIVE_INFINITY;
-        for (int k = 0; k < CLASSES; k++) {
-            float a = b2[k];
-            for (int j = 0; j < HIDDEN; j++) {
-                a += h[j] * w2[j * CLASSES + k];
-            }
-            p[k] = a;
-            max = Math.max(max, a);
-        }
-        float z = 0;
-        for (int k = 0; k < CLASSES; k++) {
-            p[k] = (float) Math.exp(p[k] - max);
-            z += p[k];
-        }
-        for (int k = 0; k < CLASSES; k++) {
-            p[k] /= z;
-        }
     }
 
     static double accuracy(float[] w1, float[] b1, float[] w2, float[] b2, List<Example> test) {
@@ -196,7 +152,7 @@ public final class SparkDigits {
         float[] p = new float[CLASSES];
         int right = 0;
         for (Example e : test) {
-            forward(w1, b1, w2, b2, e.x(), h, p);
+            Digits.forward(w1, b1, w2, b2, e.x(), h, p);
             int best = 0;
             for (int k = 1; k < CLASSES; k++) {
                 if (p[k] > p[best]) {
