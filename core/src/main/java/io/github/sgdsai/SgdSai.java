@@ -194,7 +194,7 @@ public final class SgdSai extends Optimizer {
             LOG.log(System.Logger.Level.WARNING, "sgdsai: tensor ''{0}'': g-SNR is {1} (above {2}): its first gradient "
                     + "is (nearly) constant or has one element, so σ ≈ 0 and its learning-rate scale ‖g‖ / (σ + eps) is "
                     + "huge for good; the step η·s may be far too large. Consider Scaling.NONE or a group with a smaller "
-                    + "lr for it", t.name, t.gsnr, GSNR_WARN_THRESHOLD);
+                    + "lr for it", t.name, String.valueOf(t.gsnr), String.valueOf(GSNR_WARN_THRESHOLD));
         }
     }
 
