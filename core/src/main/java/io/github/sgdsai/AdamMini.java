@@ -279,13 +279,15 @@ public final class AdamMini extends Optimizer {
      * {@code kiln}, {@code vulnerable}), {@code norm} matches {@code normalizer} and {@code enormous}, {@code bias}
      * matches {@code unbiased}; DL4J's biases ({@code 0_b}) and DJL's {@code beta}/{@code gamma} of a layer not
      * named with {@code norm} are not matched. Use it as {@code group(AdamMini.officialNoDecay(), g ->
-     * g.weightDecay(0))}, which is what {@link Builder#officialWeightDecay} does.
+     * g.weightDecay(0))}, which is what {@link Builder#officialWeightDecay} does. The rule is
+     * {@linkplain NameRule#optional() optional}: a model none of whose names it matches (e.g. a numbered DL4J network)
+     * simply has no such group.
      *
      * @return the rule
      */
     public static NameRule officialNoDecay() {
         return NameRule.of("adam-mini 1.1.1 no weight decay (lower-cased name contains norm, ln or bias)",
-                name -> has(name.toLowerCase(Locale.ROOT), NO_DECAY));
+                name -> has(name.toLowerCase(Locale.ROOT), NO_DECAY)).optional();
     }
 
     /** Which official rule a name falls under, in the official order. */

@@ -277,6 +277,12 @@ class AdamMiniPartitionTest {
             assertEquals(2, opt.tensor("mlp.weight").blockSize());
             assertEquals(4, opt.tensor("ln.weight").blockSize());
         }
+        // a model without such names has no such group (the rule is optional)
+        try (AdamMini opt = AdamMini.builder().lr(1e-3).weightDecay(0.2).official(2, 1)
+                .add("0_W", a, new float[4], 2, 2).add("0_b", c, new float[4], 1, 4).build()) {
+            assertEquals(1, opt.groups().size());
+            assertEquals(0.2, opt.tensor("0_b").group().weightDecay());
+        }
     }
 
     @Test
