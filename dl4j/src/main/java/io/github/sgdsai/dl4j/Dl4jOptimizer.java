@@ -70,6 +70,8 @@ public final class Dl4jOptimizer<O extends Optimizer> implements AutoCloseable {
     private final Param[] params;
     private final Optimizer.Tensor[] tensors;
     private final INDArray[] zeroRuns;
+    /** The whole flattened gradient view, DL4J's own parameters' slices included: zeroed when a step is skipped. */
+    private final INDArray allGradients;
     private final boolean miniBatch;
     private boolean closed;
 
@@ -86,6 +88,7 @@ public final class Dl4jOptimizer<O extends Optimizer> implements AutoCloseable {
             tensors[i] = optimizer.tensor(params[i].name);
         }
         this.zeroRuns = plan.zeroRuns.toArray(new INDArray[0]);
+        this.allGradients = plan.flatGrads.reshape(plan.flatGrads.length());
         this.miniBatch = plan.miniBatch;
     }
 
@@ -203,7 +206,14 @@ public final class Dl4jOptimizer<O extends Optimizer> implements AutoCloseable {
                 r.apply(p.param, p.grad, tensors[i].group().lr(), iteration, epoch);
             }
         }
-        optimizer.step(); // throws (parameters and state untouched) on a non-finite gradient under THROW
+        // throws (parameters and state untouched) on a non-finite gradient under THROW
+        if (!optimizer.step()) {
+            // skipped under SKIP_STEP: DL4J's params.subi(gradient) follows, and it would still apply the gradient
+            // slices of the parameters DL4J keeps (batch-norm running statistics: NaN after a NaN batch). Zeroing the
+            // whole view makes that subtraction change nothing, every parameter included.
+            allGradients.assign(0);
+            return;
+        }
         for (INDArray run : zeroRuns) {
             run.assign(0);
         }
