@@ -353,6 +353,8 @@ class Dl4jOptimizerTest {
             fit(model, bad);
 
             assertEquals(1, opt.optimizer().skippedSteps());
+            assertEquals(1, opt.skippedSteps());
+            assertEquals(opt.optimizer().lastSkip(), opt.lastSkip());
             assertEquals(2, opt.optimizer().steps());
             assertTrue(opt.parameterNames().contains(opt.optimizer().lastSkip().tensor()), opt.optimizer().lastSkip().toString());
             for (String name : statistics) {
@@ -407,6 +409,64 @@ class Dl4jOptimizerTest {
         assertSkippedBatchChangesNothing(() -> Nets.graphWithBatchNorm(24),
                 () -> AdamMini.builder().backend("scalar").lr(1e-3),
                 bad -> bad.getLabels().putScalar(0, 0, Float.POSITIVE_INFINITY));
+    }
+
+    /**
+     * A finite input large enough (1e30) to overflow a batch variance: every gradient of the optimizer's stays finite,
+     * but DL4J's update of the running variance is infinite (and would turn NaN at the next batch). The adapter checks
+     * the gradients of the parameters DL4J updates itself as well: under THROW {@code fit} throws naming that
+     * parameter with nothing changed; under SKIP_STEP the iteration is skipped (counted by the adapter, not by the
+     * optimizer, whose gradients were fine), every parameter stays bit-identical, and training goes on as in a twin
+     * that never saw the batch.
+     */
+    private static void assertOverflowingBatchIsRefused(Supplier<Model> fresh, java.util.function.Consumer<DataSet> spoil) {
+        Model model = fresh.get();
+        try (Dl4jOptimizer<SgdSai> opt = attach(model, sgdsai())) {
+            fit(model, Nets.batch(710, BATCH));
+            float[] params = Nets.allParams(model);
+            byte[] state = state(opt.optimizer());
+            DataSet bad = Nets.batch(711, BATCH);
+            spoil.accept(bad);
+            NonFiniteGradientException e = assertThrows(NonFiniteGradientException.class, () -> fit(model, bad));
+            assertFalse(opt.parameterNames().contains(e.tensor()), "a parameter DL4J keeps: " + e.getMessage());
+            assertTrue(model.paramTable().containsKey(e.tensor()), e.getMessage());
+            assertArrayEquals(params, Nets.allParams(model), "nothing changed");
+            assertArrayEquals(state, state(opt.optimizer()), "optimizer state untouched");
+            assertEquals(0, opt.skippedSteps());
+        }
+        Model skipping = fresh.get();
+        Model twin = fresh.get();
+        try (Dl4jOptimizer<SgdSai> opt = attach(skipping, sgdsai().nonFinite(NonFinitePolicy.SKIP_STEP));
+             Dl4jOptimizer<SgdSai> twinOpt = attach(twin, sgdsai().nonFinite(NonFinitePolicy.SKIP_STEP))) {
+            fit(skipping, Nets.batch(710, BATCH));
+            fit(twin, Nets.batch(710, BATCH));
+            float[] params = Nets.allParams(skipping);
+            byte[] state = state(opt.optimizer());
+            DataSet bad = Nets.batch(711, BATCH);
+            spoil.accept(bad);
+            fit(skipping, bad);
+            assertEquals(1, opt.skippedSteps());
+            assertEquals(0, opt.optimizer().skippedSteps(), "the optimizer's own gradients were finite");
+            assertFalse(opt.parameterNames().contains(opt.lastSkip().tensor()), opt.lastSkip().toString());
+            assertTrue(Float.isInfinite(opt.lastSkip().value()) || Float.isNaN(opt.lastSkip().value()));
+            assertEquals(1, opt.lastSkip().step());
+            assertArrayEquals(params, Nets.allParams(skipping), "every parameter bit-identical");
+            assertArrayEquals(state, state(opt.optimizer()), "optimizer state untouched");
+            for (int step = 2; step < 5; step++) {
+                fit(skipping, Nets.batch(710 + step, BATCH));
+                fit(twin, Nets.batch(710 + step, BATCH));
+                assertArrayEquals(Nets.allParams(twin), Nets.allParams(skipping), "after good batch " + step);
+            }
+            for (float v : Nets.allParams(skipping)) {
+                assertTrue(Float.isFinite(v));
+            }
+        }
+    }
+
+    @Test
+    void overflowingBatchIsRefusedThoughTheOptimizersGradientsAreFinite() {
+        assertOverflowingBatchIsRefused(() -> Nets.cnn(25, true, b -> { }), bad -> bad.getFeatures().putScalar(3, 17, 1e30f));
+        assertOverflowingBatchIsRefused(() -> Nets.graphWithBatchNorm(26), bad -> bad.getFeatures().putScalar(3, 17, 1e30f));
     }
 
     @Test
