@@ -57,6 +57,14 @@ import java.util.Objects;
  * Parameters whose DL4J updater is {@link NoOp} (batch-norm running statistics, frozen layers) are left to DL4J
  * exactly as before. DL4J's own updater configuration, its learning rate and its schedules are otherwise ignored.
  *
+ * <p>A non-finite gradient: under {@link io.github.sgdsai.NonFinitePolicy#THROW} {@code fit} throws
+ * {@link NonFiniteGradientException} before anything is written (DL4J's subtraction is never reached). Under
+ * {@link io.github.sgdsai.NonFinitePolicy#SKIP_STEP} the step is skipped and the whole gradient view is set to zero,
+ * the slices of the parameters DL4J keeps included, so that DL4J's subtraction changes nothing: every parameter,
+ * batch-norm running statistics included, stays bit-identical. The gradients of the parameters DL4J updates itself
+ * are checked as well, since a finite input can make a running-variance update infinite while every gradient of the
+ * optimizer's is finite; such a step is refused in the same way and counted by {@link #skippedSteps()}.
+ *
  * <p>Refused at {@code attach} (with the parameter named): float types other than FLOAT, DL4J gradient
  * normalization (use {@link Optimizer.Builder#clipGradNorm}), and DL4J regularization applied after the updater
  * ({@code WeightDecay}; use the optimizer's decoupled {@code weightDecay}).
