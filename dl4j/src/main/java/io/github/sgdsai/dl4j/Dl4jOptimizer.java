@@ -257,7 +257,7 @@ public final class Dl4jOptimizer<O extends Optimizer> implements AutoCloseable {
                 continue;
             }
             for (Optimizer.Tensor t : tensors) { // rare path: only when a kept gradient is already bad
-                if (firstNonFinite(t.grad()) >= 0) {
+                if (!t.isFrozen() && firstNonFinite(t.grad()) >= 0) { // frozen tensors: not checked by the step
                     return false;
                 }
             }
