@@ -5,6 +5,7 @@ import io.github.sgdsai.schedule.Schedule;
 
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -32,7 +33,8 @@ public abstract class GroupSpec<B extends GroupSpec<B>> {
     GroupSpec() {
     }
 
-    record TensorSpec(String name, FloatSpan param, FloatSpan grad) {
+    /** A tensor as added; {@code shape} is null when none was given. */
+    record TensorSpec(String name, FloatSpan param, FloatSpan grad, int[] shape) {
     }
 
     /** The hyperparameters of a group once defaults are applied and everything is validated. */
@@ -182,6 +184,20 @@ public abstract class GroupSpec<B extends GroupSpec<B>> {
     }
 
     /**
+     * Adds a tensor whose parameter and gradient are whole arrays of equal length, with its shape: see
+     * {@link #add(String, FloatSpan, FloatSpan, int...)}.
+     *
+     * @param name  the tensor's name
+     * @param param its parameter
+     * @param grad  its gradient
+     * @param shape its dimensions as laid out in the arrays (row-major: the last one varies fastest)
+     * @return this builder
+     */
+    public B add(String name, float[] param, float[] grad, int... shape) {
+        return add(name, spanOf(name, "parameter", param), spanOf(name, "gradient", grad), shape);
+    }
+
+    /**
      * Adds a tensor of {@code length} floats: {@code param[paramOffset ..]} with gradient {@code grad[gradOffset ..]}.
      */
     public B add(String name, float[] param, int paramOffset, float[] grad, int gradOffset, int length) {
@@ -197,8 +213,49 @@ public abstract class GroupSpec<B extends GroupSpec<B>> {
         return add(name, FloatSpan.of(param), FloatSpan.of(grad));
     }
 
+    /**
+     * Adds a tensor whose parameter and gradient are buffers, each from its position to its limit, with its shape:
+     * see {@link #add(String, FloatSpan, FloatSpan, int...)}.
+     *
+     * @param name  the tensor's name
+     * @param param its parameter
+     * @param grad  its gradient
+     * @param shape its dimensions as laid out in the buffers (row-major: the last one varies fastest)
+     * @return this builder
+     */
+    public B add(String name, FloatBuffer param, FloatBuffer grad, int... shape) {
+        Objects.requireNonNull(param, () -> "tensor '" + name + "': parameter buffer is null");
+        Objects.requireNonNull(grad, () -> "tensor '" + name + "': gradient buffer is null");
+        return add(name, FloatSpan.of(param), FloatSpan.of(grad), shape);
+    }
+
     /** Adds a tensor over any two spans (e.g. an array parameter with a direct-buffer gradient). */
     public B add(String name, FloatSpan param, FloatSpan grad) {
+        return addSpec(name, param, grad, null);
+    }
+
+    /**
+     * Adds a tensor over any two spans, with its shape. Storage stays flat: the shape only tells how the elements are
+     * laid out, row-major (C order: the last dimension varies fastest, so a matrix of shape {@code (rows, cols)} is
+     * {@code rows} consecutive runs of {@code cols} elements). Give the layout of the memory, not a framework's
+     * logical shape: a column-major {@code (a, b)} array is laid out as {@code (b, a)}. Only {@link AdamMini}'s
+     * per-row rules read it ({@link AdamMini.Builder#modelShape}); the other optimizers ignore it. An empty shape is
+     * a scalar (one element).
+     *
+     * @param name  the tensor's name
+     * @param param its parameter
+     * @param grad  its gradient
+     * @param shape its dimensions as laid out, each {@code >= 1}, whose product is the tensor's length
+     * @return this builder
+     * @throws IllegalArgumentException naming the tensor if a dimension is below 1 or the product of the dimensions
+     *                                  is not the tensor's length (or any problem the shape-less form reports)
+     */
+    public B add(String name, FloatSpan param, FloatSpan grad, int... shape) {
+        Objects.requireNonNull(shape, () -> "tensor '" + name + "': shape is null");
+        return addSpec(name, param, grad, shape.clone());
+    }
+
+    private B addSpec(String name, FloatSpan param, FloatSpan grad, int[] shape) {
         Objects.requireNonNull(name, "tensor name is null");
         Objects.requireNonNull(param, () -> "tensor '" + name + "': parameter is null");
         Objects.requireNonNull(grad, () -> "tensor '" + name + "': gradient is null");
@@ -212,7 +269,22 @@ public abstract class GroupSpec<B extends GroupSpec<B>> {
         if (param.length() == 0) {
             throw new IllegalArgumentException("tensor '" + name + "': is empty");
         }
-        tensors.add(new TensorSpec(name, param, grad));
+        if (shape != null) {
+            long product = 1;
+            for (int d : shape) {
+                if (d < 1) {
+                    throw new IllegalArgumentException("tensor '" + name + "': shape " + Arrays.toString(shape)
+                            + " has a dimension below 1");
+                }
+                product = Math.min(product * d, Integer.MAX_VALUE + 1L); // saturates (below 2^62: no overflow)
+            }
+            if (product != param.length()) {
+                throw new IllegalArgumentException("tensor '" + name + "': shape " + Arrays.toString(shape) + " has "
+                        + (product > Integer.MAX_VALUE ? "more than " + Integer.MAX_VALUE : String.valueOf(product))
+                        + " elements but the tensor has " + param.length());
+            }
+        }
+        tensors.add(new TensorSpec(name, param, grad, shape));
         return self();
     }
 

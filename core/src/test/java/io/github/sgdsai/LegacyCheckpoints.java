@@ -67,7 +67,8 @@ final class LegacyCheckpoints {
     static Model adamMini() {
         float[][] p = arrays(24, 8, 6), g = arrays(24, 8, 6);
         init(p);
-        Optimizer opt = AdamMini.builder().lr(1e-2).backend("scalar").add("w", p[0], g[0]).add("v", p[1], g[1])
+        // weight decay 0.1: AdamMini's default when v2-adammini.bin was written (now 0, the official default)
+        Optimizer opt = AdamMini.builder().lr(1e-2).weightDecay(0.1).backend("scalar").add("w", p[0], g[0]).add("v", p[1], g[1])
                 .add("b", p[2], g[2]).partition("w", AdamMini.Partition.perRow(6)).partition("v", AdamMini.Partition.whole())
                 .partition("b", AdamMini.Partition.perElement()).build();
         return new Model(opt, p, g);

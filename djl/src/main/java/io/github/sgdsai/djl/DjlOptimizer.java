@@ -42,7 +42,8 @@ import java.util.Objects;
  * <ol>
  *   <li>at the first call binds itself to the block: every parameter of {@code block.getParameters()} that requires
  *       a gradient becomes one tensor of the sgdsai optimizer, named by its DJL path (e.g.
- *       {@code 01Linear_weight}; so {@code NameRule} groups see DJL's names). The tensor's parameter storage is the
+ *       {@code 01Linear_weight}; so {@code NameRule} groups see DJL's names) and added with its shape (which
+ *       {@code AdamMini}'s per-row rules read). The tensor's parameter storage is the
  *       PyTorch tensor's own memory (a direct buffer over it: weights are updated in place, never copied); its
  *       gradient storage is a direct buffer the adapter owns;</li>
  *   <li>at every call copies the gradient it is given into that buffer (one {@code memcpy} of the tensor);</li>
@@ -355,7 +356,7 @@ public final class DjlOptimizer extends ai.djl.training.optimizer.Optimizer impl
             }
         }
         for (int i = 0; i < n; i++) { // only once every parameter passed its checks
-            builder.add(nameList.get(i), paramViews.get(i), g[i]);
+            builder.add(nameList.get(i), paramViews.get(i), g[i], shapeOf(w[i], nameList.get(i)));
         }
         Optimizer built = builder.build();
         if (pendingCheckpoint != null) {
@@ -381,6 +382,19 @@ public final class DjlOptimizer extends ai.djl.training.optimizer.Optimizer impl
     }
 
     /** Rejects anything but float32 tensors in host memory. */
+    /** The array's shape (DJL arrays are row-major), as the optimizer's tensor shape; AdamMini's per-row rules read it. */
+    private static int[] shapeOf(NDArray a, String name) {
+        long[] s = a.getShape().getShape();
+        int[] out = new int[s.length];
+        for (int i = 0; i < s.length; i++) {
+            if (s[i] > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("parameter '" + name + "': dimension " + s[i] + " is too large");
+            }
+            out[i] = (int) s[i];
+        }
+        return out;
+    }
+
     private static void checkFloat32Cpu(NDArray a, String name, String what) {
         if (a.getDataType() != DataType.FLOAT32) {
             throw new IllegalArgumentException("parameter '" + name + "': " + what + " is " + a.getDataType()

@@ -29,6 +29,7 @@ import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -47,7 +48,9 @@ import java.util.Objects;
  * <p>Every DL4J parameter ({@code 0_W}, {@code 0_b}, {@code conv1_W}, ...) becomes one tensor of the optimizer under
  * DL4J's own key, so it gets its own g-SNR and name rules see DL4J's names. The tensors are direct
  * {@link FloatBuffer} slices of ND4J's flattened parameter and gradient arrays: a step reads and writes ND4J's
- * memory in place and copies nothing.
+ * memory in place and copies nothing. Each tensor is added with its shape as it lies in memory (DL4J keeps weight
+ * matrices column-major: a dense layer's {@code (nIn, nOut)} weights are added as {@code (nOut, nIn)}, rows of
+ * {@code nIn} per output unit), which is what {@code AdamMini}'s per-row rules read.
  *
  * <p>Per iteration, after DL4J's backpropagation has filled the gradient view, the replacement updater does what
  * DL4J's own updater would before an update rule runs (divides by the minibatch size where DL4J does, adds L1/L2
@@ -393,6 +396,7 @@ public final class Dl4jOptimizer<O extends Optimizer> implements AutoCloseable {
         final boolean miniBatch;
         final List<Param> params = new ArrayList<>();
         final List<long[]> spans = new ArrayList<>();
+        final Map<String, int[]> shapes = new HashMap<>();
         final List<INDArray> zeroRuns = new ArrayList<>();
         final List<String> keptNames = new ArrayList<>();
         final List<FloatBuffer> keptGrads = new ArrayList<>();
@@ -483,7 +487,19 @@ public final class Dl4jOptimizer<O extends Optimizer> implements AutoCloseable {
                 params.add(new Param(name, paramView, gradView, t.updaterDivideByMinibatch(e.getKey()),
                         regs.toArray(new Regularization[0])));
                 spans.add(new long[] {offset, length});
+                shapes.put(name, layoutShape(p));
             }
+        }
+
+        /** The shape of {@code a} as its elements lie in memory, row-major: a column-major array's shape reversed. */
+        static int[] layoutShape(INDArray a) {
+            long[] s = a.shape();
+            boolean reversed = a.ordering() == 'f';
+            int[] out = new int[s.length];
+            for (int i = 0; i < s.length; i++) {
+                out[i] = Math.toIntExact(s[reversed ? s.length - 1 - i : i]);
+            }
+            return out;
         }
 
         void build(Optimizer.Builder<?, ?, O> builder) {
@@ -510,7 +526,7 @@ public final class Dl4jOptimizer<O extends Optimizer> implements AutoCloseable {
                 Param p = params.get(i);
                 int off = (int) spans.get(i)[0];
                 int len = (int) spans.get(i)[1];
-                builder.add(p.name, paramMemory.slice(off, len), gradMemory.slice(off, len));
+                builder.add(p.name, paramMemory.slice(off, len), gradMemory.slice(off, len), shapes.get(p.name));
             }
             optimizer = builder.build();
             // contiguous runs of owned gradients, zeroed after each step

@@ -44,7 +44,8 @@ final class Gpt2Model {
 
     /**
      * {@code sgd-sai} (g-SNR scaling), {@code sgdm} (the same engine with {@link Scaling#NONE}: SGD with momentum),
-     * {@code adamw}, {@code adam-mini} ({@code modelShape(d, heads)}), on the vector backend with {@code threads}
+     * {@code adamw}, {@code adam-mini} ({@code modelShape(d, heads)}: the official partition, every tensor added with
+     * its shape), on the vector backend with {@code threads}
      * threads, every tensor in one group, library defaults otherwise; {@code checked} = the default
      * {@link NonFinitePolicy#THROW}.
      */
@@ -72,7 +73,7 @@ final class Gpt2Model {
 
     private <B extends io.github.sgdsai.GroupSpec<B>> B addAll(B b) {
         for (int i = 0; i < tensors.size(); i++) {
-            b.add(tensors.get(i).name(), param[i], grad[i]);
+            b.add(tensors.get(i).name(), param[i], grad[i], tensors.get(i).shape());
         }
         return b;
     }

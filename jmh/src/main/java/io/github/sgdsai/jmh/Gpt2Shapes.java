@@ -56,6 +56,11 @@ public final class Gpt2Shapes {
         public int length() {
             return Math.multiplyExact(rows, cols);
         }
+
+        /** Its shape as {@code named_parameters()} gives it: {@code (rows)} for a vector, else {@code (rows, cols)}. */
+        public int[] shape() {
+            return cols == 1 ? new int[] {rows} : new int[] {rows, cols};
+        }
     }
 
     private Gpt2Shapes() {
@@ -92,9 +97,14 @@ public final class Gpt2Shapes {
         return tensors(m).stream().mapToLong(Tensor::length).sum();
     }
 
-    /** Adam-mini's second-moment block size for tensor {@code t} of {@code m}, as {@code modelShape(d, heads)} assigns it. */
+    /**
+     * Adam-mini's second-moment block size for tensor {@code t} of {@code m}: the official partition
+     * ({@code modelShape(d, heads)} of a tensor added with its shape), e.g. {@code mlp.c_fc.weight} (d × 4d) in rows of
+     * 4d, {@code mlp.c_proj.weight} (4d × d) in rows of d, {@code wte} per token, biases per element, everything else
+     * (norms, {@code wpe}, the fused {@code c_attn}, {@code attn.c_proj}) one block.
+     */
     public static int adamMiniBlock(Model m, Tensor t) {
-        return AdamMini.officialPartition(t.name(), t.length(), m.dim, m.heads).blockSize(t.name(), t.length());
+        return AdamMini.officialPartition(t.name(), t.shape(), m.dim, m.heads).blockSize(t.name(), t.length());
     }
 
     /** Adam-mini's second-moment floats for {@code m}: one per block. */

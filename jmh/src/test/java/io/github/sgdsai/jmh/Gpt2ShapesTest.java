@@ -28,12 +28,16 @@ class Gpt2ShapesTest {
     void adamMiniBlocksFollowTheOfficialRules() {
         var m = Gpt2Shapes.Model.SMALL;
         var t = Gpt2Shapes.tensors(m);
-        assertEquals(768, Gpt2Shapes.adamMiniBlock(m, t.get(0)));              // wte: per row
+        assertEquals(768, Gpt2Shapes.adamMiniBlock(m, t.get(0)));              // wte: per token
+        assertEquals(1024 * 768, Gpt2Shapes.adamMiniBlock(m, t.get(1)));       // wpe: no rule, one block
+        assertEquals(768, Gpt2Shapes.adamMiniBlock(m, t.get(2)));              // ln_1.weight (768): one block
         assertEquals(768 * 2304, Gpt2Shapes.adamMiniBlock(m, t.get(4)));       // c_attn: one block (fused qkv)
         assertEquals(1, Gpt2Shapes.adamMiniBlock(m, t.get(5)));                // bias: per element
-        assertEquals(768, Gpt2Shapes.adamMiniBlock(m, t.get(10)));             // mlp.c_fc: per row of d
-        // 50257 wte rows + 12 × (6144 mlp rows + 8448 bias elements) + 768 ln_f.bias + 50 whole tensors
-        assertEquals(226_179L, Gpt2Shapes.adamMiniBlocks(m));
+        assertEquals(768 * 768, Gpt2Shapes.adamMiniBlock(m, t.get(6)));        // attn.c_proj: one block
+        assertEquals(3072, Gpt2Shapes.adamMiniBlock(m, t.get(10)));            // mlp.c_fc (768 × 3072): rows of 3072
+        assertEquals(768, Gpt2Shapes.adamMiniBlock(m, t.get(12)));             // mlp.c_proj (3072 × 768): rows of 768
+        // 50257 wte rows + wpe + 12 × (4 whole + 8448 bias elements + 768 + 3072 mlp rows) + ln_f.weight + 768
+        assertEquals(198_531L, Gpt2Shapes.adamMiniBlocks(m));
     }
 
     @Test
