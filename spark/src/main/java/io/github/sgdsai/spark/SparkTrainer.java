@@ -68,7 +68,9 @@ import java.util.function.Supplier;
  * </ol>
  * Shards live in Spark's block manager as an RDD (one partition per shard) that is never modified in place, so a
  * retried or recomputed task sees the same inputs; its lineage is cut every {@link Builder#checkpointInterval} steps
- * (reliable checkpoint when the context has a checkpoint directory, local checkpoint otherwise).
+ * (a reliable checkpoint, in the context's checkpoint directory: on a local master without one the trainer sets a
+ * temporary folder, on a cluster it refuses to build without one), so a lost block is read back or recomputed and
+ * the result is unchanged.
  *
  * <p>Not thread-safe: drive it from one thread. {@link #close()} releases its cached RDDs and broadcasts.
  *
@@ -188,15 +190,8 @@ public final class SparkTrainer<T> implements AutoCloseable {
      * {@link #close()}); on a cluster the user must set one on a file system every executor can reach.
      */
     private static java.nio.file.Path ensureCheckpointDir(JavaSparkContext sc) {
-        if (sc.getCheckpointDir().isPresent()) {
+        if (!needsTemporaryCheckpointDir(sc.master(), sc.getCheckpointDir().isPresent())) {
             return null;
-        }
-        String master = sc.master();
-        if (!master.equals("local") && !master.startsWith("local[") && !master.startsWith("local-cluster[")) {
-            throw new IllegalArgumentException("the Spark context has no checkpoint directory: set one on a file "
-                    + "system every executor can reach before building the trainer, e.g. "
-                    + "sc.setCheckpointDir(\"hdfs:///tmp/sgdsai-checkpoints\"); the shards' state is checkpointed "
-                    + "there every checkpointInterval steps, so a lost executor or block does not end the training");
         }
         try {
             java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("sgdsai-spark-checkpoints");
@@ -206,6 +201,24 @@ public final class SparkTrainer<T> implements AutoCloseable {
             throw new java.io.UncheckedIOException("cannot create a temporary checkpoint directory (set one with "
                     + "sc.setCheckpointDir)", e);
         }
+    }
+
+    /**
+     * Whether the trainer must set a temporary checkpoint directory on a context with master {@code master}.
+     *
+     * @throws IllegalArgumentException on a cluster master when the context has none: saying what to set
+     */
+    static boolean needsTemporaryCheckpointDir(String master, boolean hasDir) {
+        if (hasDir) {
+            return false;
+        }
+        if (master.equals("local") || master.startsWith("local[") || master.startsWith("local-cluster[")) {
+            return true;
+        }
+        throw new IllegalArgumentException("the Spark context has no checkpoint directory: set one on a file system "
+                + "every executor can reach before building the trainer, e.g. "
+                + "sc.setCheckpointDir(\"hdfs:///tmp/sgdsai-checkpoints\"); the shards' state is checkpointed there "
+                + "every checkpointInterval steps, so that a lost executor or block does not end the training");
     }
 
     /** Deletes the reliable-checkpoint files of {@code rdd} (no longer needed: a newer checkpoint exists). */
@@ -247,7 +260,9 @@ public final class SparkTrainer<T> implements AutoCloseable {
      *         {@link NonFinitePolicy#SKIP_STEP} (the batch is consumed either way)
      * @throws NonFiniteGradientException under {@link NonFinitePolicy#THROW}: nothing was changed, and the same batch
      *                                    comes next
-     * @throws IllegalArgumentException   if the gradient function returned a gradient of the wrong shape (nothing was
+     * @throws IllegalArgumentException   if the gradient function returned a gradient of the wrong shape: thrown at once
+     *                                    (the tasks are not retried), naming the first bad micro-batch's tensor with
+     *                                    its epoch, step and micro-batch, as {@link LocalTrainer} does (nothing was
      *                                    changed)
      * @throws ArithmeticException        if a first-step g-SNR is not finite (nothing was changed)
      * @throws IllegalStateException      if the trainer was closed
@@ -1493,7 +1508,8 @@ public final class SparkTrainer<T> implements AutoCloseable {
          * @param <T>      the type of an example
          * @return the trainer
          * @throws IllegalArgumentException naming what is wrong: no tensors or config, an empty RDD, a batch larger
-         *                                  than the data, a config that clips or adds tensors
+         *                                  than the data, a config that clips or adds tensors, a cluster context with no
+         *                                  checkpoint directory (the message says what to set)
          */
         public <T> SparkTrainer<T> build(JavaRDD<T> data, GradientFunction<T> gradient) {
             validate();

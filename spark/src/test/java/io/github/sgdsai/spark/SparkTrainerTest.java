@@ -351,7 +351,6 @@ public class SparkTrainerTest {
         List<Row> rows = rows(24);
         try (LocalTrainer<Row> local = builder(3, CONFIG).buildLocal(rows, SparkTrainerTest::leastSquares);
              SparkTrainer<Row> spark = builder(3, CONFIG).build(data(rows, 2), SparkTrainerTest::leastSquares)) {
-            assertTrue(sc.getCheckpointDir().isPresent(), "on a local master the trainer sets a checkpoint directory");
             local.steps(4);
             spark.steps(4); // the lineage was cut after step 3
             loseCachedBlocks();
@@ -363,6 +362,21 @@ public class SparkTrainerTest {
             local.step();
             spark.step();
             assertSame(local.parameters(), spark.parameters(), "saved and stepped after losing them again");
+            assertTrue(sc.getCheckpointDir().isPresent(), "on a local master the trainer set a checkpoint directory");
+        }
+    }
+
+    @Test
+    void aClusterWithoutACheckpointDirectoryIsRefusedSayingWhatToSet() {
+        for (String master : new String[] {"spark://10.0.0.1:7077", "yarn", "k8s://https://10.0.0.1:6443"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> SparkTrainer.needsTemporaryCheckpointDir(master, false));
+            assertTrue(e.getMessage().contains("sc.setCheckpointDir("), e.getMessage());
+            assertFalse(SparkTrainer.needsTemporaryCheckpointDir(master, true));
+        }
+        for (String master : new String[] {"local", "local[3,4]", "local[*]", "local-cluster[2,1,1024]"}) {
+            assertTrue(SparkTrainer.needsTemporaryCheckpointDir(master, false), master);
+            assertFalse(SparkTrainer.needsTemporaryCheckpointDir(master, true), master);
         }
     }
 
