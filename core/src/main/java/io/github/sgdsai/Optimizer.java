@@ -10,7 +10,6 @@ import io.github.sgdsai.spi.StepBatch;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
@@ -399,9 +398,10 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
      * threshold and Adam-mini partitions; {@link #lastSkip()} and {@link #lastGradNorm()} are cleared.
      *
      * <p>All or nothing: the checkpoint is read to its end and checked first (magic, version, checksums, kind, group
-     * count, every tensor's name, group and length, every buffer's length) while its values are staged in one
-     * off-heap copy the size of this optimizer's state; if anything is wrong a {@link CheckpointException} lists it
-     * and this optimizer is left as it was. Lengths in the file are checked against this optimizer before anything is
+     * count, every tensor's name, group and length, every buffer's length) while its values are read into new state
+     * buffers, which replace the current ones only when everything checked out (so a load needs room for a second
+     * copy of the state for a moment); if anything is wrong a {@link CheckpointException} lists it and this
+     * optimizer is left as it was. Lengths in the file are checked against this optimizer before anything is
      * allocated for them, and no more is read than this optimizer's state could take (plus one byte to check that the
      * stream ends). Does not close the stream.
      *
@@ -422,8 +422,8 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
         Objects.requireNonNull(in, "in is null");
         Objects.requireNonNull(matching, "matching is null");
         enter("load()");
-        try (Checkpoint.State s = readCheckpoint(in, matching)) {
-            apply(s);
+        try {
+            apply(readCheckpoint(in, matching));
         } finally {
             exit();
         }
@@ -457,28 +457,20 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
             t.steps = ts.steps();
             t.gsnr = ts.gsnr();
             t.scale = ts.scale();
-            t.momentum = restore(s, ti, t, t.momentum, 0);
-            t.second = restore(s, ti, t, t.second, 1);
-            t.maxSecond = restore(s, ti, t, t.maxSecond, 2);
+            t.momentum = restored(ts, 0);
+            t.second = restored(ts, 1);
+            t.maxSecond = restored(ts, 2);
         }
         lastSkip = null;
         lastGradNorm = Double.NaN;
     }
 
-    /**
-     * Buffer k of a checked tensor state (0: the momentum, allocated as the backend allocates momentum; else another
-     * state buffer): in {@code current} if it has the length, else in a new span; null if absent.
-     */
-    private FloatSpan restore(Checkpoint.State s, int ti, Tensor t, FloatSpan current, int k) {
-        MemorySegment staged = s.tensors()[ti].buffers()[k];
-        if (staged == null) {
-            return null;
+    /** Buffer k of a checked tensor state, made current on the backend; null if the checkpoint has none. */
+    private FloatSpan restored(Checkpoint.TensorState ts, int k) {
+        FloatSpan span = ts.buffers()[k];
+        if (span != null) {
+            backend.stateFromHost(span);
         }
-        int n = (int) (staged.byteSize() / 4);
-        FloatSpan span = current != null && current.length() == n ? current
-                : k == 0 ? backend.allocateMomentum(t.param) : allocate(t, n);
-        s.copyTo(ti, k, span);
-        backend.stateFromHost(span);
         return span;
     }
 
