@@ -34,7 +34,7 @@ public class CheckStaging {
         version = args[1];
         Path group = staging.resolve(GROUP);
         if (!Files.isDirectory(group)) {
-            fail(group + " does not exist: did ./mvnw verify run (it stages every published module)?");
+            fail(group + " does not exist: run ./mvnw verify -Dsgdsai.stage first (it stages every published module)");
         } else {
             for (int i = 2; i < args.length; i++) {
                 check(args[i]);

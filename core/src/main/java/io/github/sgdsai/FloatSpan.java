@@ -23,6 +23,17 @@ import java.util.Objects;
  *
  * <p>A span can also stand for data that lives in an accelerator's memory ({@link #deviceResident}): a backend
  * creates it, and the optimizer hands it only to that backend.
+ *
+ * <p>Example: one flat parameter array and one direct gradient buffer, each cut into two tensors.
+ * <pre>{@code
+ * float[] params = new float[784 * 10 + 10];
+ * FloatBuffer grads = ByteBuffer.allocateDirect(4 * params.length).order(ByteOrder.nativeOrder()).asFloatBuffer();
+ * FloatSpan w = FloatSpan.of(params, 0, 7840), b = FloatSpan.of(params, 7840, 10);
+ * FloatSpan dw = FloatSpan.of(grads.slice(0, 7840)), db = FloatSpan.of(grads.slice(7840, 10));
+ * try (SgdSai opt = SgdSai.builder().lr(1e-2).add("fc.weight", w, dw).add("fc.bias", b, db).build()) {
+ *     // fill grads, then opt.step() updates params in place
+ * }
+ * }</pre>
  */
 public final class FloatSpan {
     private static final ValueLayout.OfFloat BIG = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);

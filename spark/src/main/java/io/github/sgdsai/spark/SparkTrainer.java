@@ -47,6 +47,19 @@ import java.util.function.Supplier;
  * giving the same parameters, bit for bit, as {@link LocalTrainer} on one machine, whatever the number of executors,
  * data partitions or shards.
  *
+ * <p>Example: a two-layer model over an RDD of examples, the optimizer state in 8 shards.
+ * <pre>{@code
+ * try (SparkTrainer<Example> trainer = SparkTrainer.builder()
+ *         .tensor("W1", w1).tensor("b1", b1).tensor("W2", w2).tensor("b2", b2)  // initial values (copied)
+ *         .optimizer(b -> b.lr(0.01).group(NameRule.glob("biases", "b*"), g -> g.weightDecay(0)))
+ *         .batchSize(32).microBatchSize(1).seed(43).shards(8)
+ *         .build(examplesRdd, (params, rows, batchSize) -> myGradient(params, rows, batchSize))) {
+ *     trainer.epoch();
+ *     float[] trainedW1 = trainer.parameters("W1");
+ *     trainer.save("hdfs:///ckpt/run1");
+ * }
+ * }</pre>
+ *
  * <h2>A step</h2>
  * <ol>
  *   <li><b>Gradient.</b> Every data partition computes the gradient of the micro-batches of the step it holds (the
