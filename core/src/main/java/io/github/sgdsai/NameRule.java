@@ -25,11 +25,17 @@ public final class NameRule {
     private final String label;
     private final Predicate<String> predicate;
     private final String description;
+    private final boolean optional;
 
     private NameRule(String label, Predicate<String> predicate, String description) {
+        this(label, predicate, description, false);
+    }
+
+    private NameRule(String label, Predicate<String> predicate, String description, boolean optional) {
         this.label = checkLabel(label);
         this.predicate = predicate;
         this.description = description;
+        this.optional = optional;
     }
 
     private static String checkLabel(String label) {
@@ -38,6 +44,23 @@ public final class NameRule {
             throw new IllegalArgumentException("rule label is blank; give the rule a name that says what it is for");
         }
         return label;
+    }
+
+    /**
+     * A rule matching names that match one glob pattern (see {@link #glob(String, String...)} for the syntax),
+     * labelled by the pattern itself: {@code NameRule.glob("*.bias")}.
+     *
+     * @param pattern the pattern, not empty
+     * @return the rule
+     * @throws IllegalArgumentException if the pattern is empty
+     * @throws NullPointerException     if the pattern is null
+     */
+    public static NameRule glob(String pattern) {
+        Objects.requireNonNull(pattern, "glob pattern is null");
+        if (pattern.isEmpty()) {
+            throw new IllegalArgumentException("glob pattern is empty and would match no tensor");
+        }
+        return new NameRule(pattern, name -> globMatches(pattern, name), "glob [" + pattern + "]");
     }
 
     /**
@@ -56,6 +79,11 @@ public final class NameRule {
      */
     public static NameRule glob(String label, String... globs) {
         checkLabel(label);
+        if (label.indexOf('*') >= 0 || label.indexOf('?') >= 0) {
+            throw new IllegalArgumentException("glob: the first argument is the rule's label and '" + label + "' looks "
+                    + "like a pattern; write glob(\"" + label + "\") for a rule of one pattern, or glob(\"a label\", \""
+                    + label + "\", ...) for several");
+        }
         Objects.requireNonNull(globs, () -> "rule '" + label + "': globs is null");
         if (globs.length == 0) {
             throw new IllegalArgumentException("rule '" + label + "': give at least one glob pattern");
@@ -149,7 +177,27 @@ public final class NameRule {
      * @throws NullPointerException     if the label is null
      */
     public NameRule withLabel(String label) {
-        return new NameRule(label, predicate, description);
+        return new NameRule(label, predicate, description, optional);
+    }
+
+    /**
+     * The same rule, allowed to match no tensor. A rule group whose rule matches nothing (and that has no tensors of
+     * its own) is an error at {@code build()} — usually a typo or a model without the expected names — unless its
+     * rule is optional; then the group is left out (and the groups after it move up one index).
+     *
+     * @return the optional rule
+     */
+    public NameRule optional() {
+        return new NameRule(label, predicate, description, true);
+    }
+
+    /**
+     * Whether the rule may match no tensor (see {@link #optional()}).
+     *
+     * @return true if optional
+     */
+    public boolean isOptional() {
+        return optional;
     }
 
     /**

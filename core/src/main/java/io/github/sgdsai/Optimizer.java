@@ -10,6 +10,9 @@ import io.github.sgdsai.spi.StepBatch;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumSet;
@@ -40,13 +43,17 @@ import java.util.function.Consumer;
  * </ol>
  * If anything in 1–3 fails, every parameter, gradient and state buffer is left bit-identical.
  *
- * <p>Not thread-safe: call it from one thread at a time. It owns its backend (and the backend's threads):
- * {@link #close()} releases them.
+ * <p>Not thread-safe: call it from one thread at a time. A {@link #step()}, {@link #save}, {@link #load} or
+ * {@link #close()} called while another of them runs (in another thread) throws {@link IllegalStateException} and
+ * changes nothing. It owns its backend (and the backend's threads): {@link #close()} releases them.
  */
 public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, AdamW, AdamMini {
 
     /** Bytes of per-tensor scalar state counted by {@link #stateBytes()}: the step count and one double. */
     public static final int SCALAR_STATE_BYTES_PER_TENSOR = 16;
+
+    /** The most threads {@link Builder#threads} accepts. */
+    public static final int MAX_THREADS = 256;
 
     /** Added to the norm in the clipping coefficient, as in torch's {@code clip_grad_norm_}. */
     public static final double CLIP_EPS = 1e-6;
@@ -66,6 +73,18 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
     private double lastGradNorm = Double.NaN;
     private Skip lastSkip;
     private boolean closed;
+    /** 1 while a step, save, load or close runs (see {@link #enter}). */
+    @SuppressWarnings("unused")
+    private volatile int busy;
+    private static final VarHandle BUSY;
+
+    static {
+        try {
+            BUSY = MethodHandles.lookup().findVarHandle(Optimizer.class, "busy", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     Optimizer(Builder<?, ?, ?> b, List<Group> groups, Backend backend) {
         this.backend = backend;
@@ -90,8 +109,12 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
     /**
      * Computes what a step needs before anything may change (e.g. SGD-SaI's first-step g-SNR of the gradient scaled by
      * {@code clip}) for the {@code n} tensors in {@link #active}; modifies nothing the caller can see, and may throw.
+     *
+     * @return null, or under {@link NonFinitePolicy#SKIP_STEP} the tensor whose learning-rate scale overflows float
+     *         (the step is then skipped)
      */
-    void prepare(int n, float clip) {
+    Tensor prepare(int n, float clip) {
+        return null;
     }
 
     /** Makes what {@link #prepare} computed current, once everything that could fail has passed. Must not fail. */
@@ -125,11 +148,24 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
      *         {@link NonFinitePolicy#SKIP_STEP} (see {@link #lastSkip()})
      * @throws NonFiniteGradientException under {@link NonFinitePolicy#THROW}, naming the tensor and index
      * @throws IllegalArgumentException if a schedule yields an invalid value at this step (naming group and step)
-     * @throws ArithmeticException if a first-step g-SNR is not finite (e.g. ε = 0 and a constant gradient)
-     * @throws IllegalStateException if the optimizer was closed
+     * @throws ArithmeticException if a first-step g-SNR is not finite (e.g. ε = 0 and a constant gradient, or
+     *                             non-finite gradients under {@link NonFinitePolicy#UNCHECKED}), or (except under
+     *                             {@link NonFinitePolicy#SKIP_STEP}, which skips the step) SGD-SaI's learning-rate
+     *                             scale or step size overflows float; nothing is changed
+     * @throws IllegalStateException if the optimizer was closed, or another thread is using it
      */
     public final boolean step() {
-        ensureOpen();
+        enter("step()");
+        try {
+            ensureOpen();
+            return applyStep();
+        } finally {
+            exit();
+        }
+    }
+
+    /** The step itself: {@link #step()} without the guard against concurrent use. */
+    private boolean applyStep() {
         for (Group g : groupArray) { // arrays: no iterator on the hot path
             g.resolveSchedules(steps);
         }
@@ -146,9 +182,7 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
                 if (policy == NonFinitePolicy.THROW) {
                     throw new NonFiniteGradientException(t.name, index, value);
                 }
-                skippedSteps++;
-                lastSkip = new Skip(steps, t.name, index, value);
-                return false;
+                return skip(t.name, index, value);
             }
             if (sumSquares != null) {
                 double total = 0;
@@ -160,7 +194,10 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
                 clip = c < 1 ? (float) c : 1f;
             }
         }
-        prepare(n, clip);
+        Tensor overflow = prepare(n, clip);
+        if (overflow != null) {
+            return skip(overflow.name, -1, Float.POSITIVE_INFINITY);
+        }
         // Nothing has been modified up to here; from here on nothing can fail.
         for (Group g : groupArray) {
             g.commitSchedules();
@@ -179,6 +216,13 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
         steps++;
         lastGradNorm = norm;
         return true;
+    }
+
+    /** Records a step skipped under {@link NonFinitePolicy#SKIP_STEP}; returns false. */
+    private boolean skip(String tensor, int index, float value) {
+        skippedSteps++;
+        lastSkip = new Skip(steps, tensor, index, value);
+        return false;
     }
 
     /** Fills {@link #active} and the batch's storage with the tensors taking part; returns their number. */
@@ -294,38 +338,104 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
     }
 
     /**
-     * Writes the complete state (optimizer kind, hyperparameters, step counts, per-tensor scalars and state buffers)
-     * to {@code out} in the versioned, checksummed format described in {@link Checkpoint}. Does not close the
-     * stream. Schedules are not written: they are functions of {@link #steps()}, which is.
+     * Writes the complete state to {@code out} as a checkpoint (format 3, documented in {@code docs/checkpoints.md}):
+     * the optimizer's id, its step counts, every group's hyperparameters by name (the values the last step used), and
+     * every tensor by name with its group, length, step count, scalars (SGD-SaI's g-SNR and scale) and named state
+     * buffers ({@code momentum}; AdamW and Adam-mini: {@code exp_avg}, {@code exp_avg_sq}, {@code max_exp_avg_sq}),
+     * followed by the buffers' values; the header and the whole file each carry a CRC-32C. The stream goes through a
+     * 64 KiB buffer, so a checkpoint has no size limit. Does not close the stream. Schedules and the configuration
+     * (backend, threads, policy, clipping, Adam-mini partitions) are not written: schedules are functions of
+     * {@link #steps()}, which is.
+     *
+     * <pre>{@code
+     * try (OutputStream out = Files.newOutputStream(path)) {
+     *     opt.save(out);
+     * }
+     * }</pre>
      *
      * @param out where to write
-     * @throws IOException if writing fails
+     * @throws IOException           if writing fails
+     * @throws IllegalStateException if the optimizer is closed, or another thread is using it
      */
     public void save(OutputStream out) throws IOException {
-        ensureOpen();
-        for (Tensor t : tensors) {
-            for (FloatSpan s : t.stateBuffers()) {
-                if (s != null) {
-                    backend.stateToHost(s);
+        Objects.requireNonNull(out, "out is null");
+        enter("save()");
+        try {
+            ensureOpen();
+            for (Tensor t : tensors) {
+                for (FloatSpan s : t.stateBuffers()) {
+                    if (s != null) {
+                        backend.stateToHost(s);
+                    }
                 }
             }
+            Checkpoint.write(this, out);
+        } finally {
+            exit();
         }
-        Checkpoint.write(this, out);
     }
 
     /**
-     * Replaces the state with one written by {@link #save} from an optimizer of the same kind and structure:
-     * continuing then gives a trajectory bit-identical to never having stopped. The whole checkpoint is read and
-     * checked first; if it is truncated, corrupted, of another version or kind, or does not fit (other group or
-     * tensor counts or sizes), a {@link CheckpointException} is thrown and this optimizer is left as it was. Reads
-     * {@code in} to its end; does not close it. A version-1 checkpoint (from before AdamW existed) loads as SGD-SaI.
+     * Same as {@link #load(InputStream, TensorMatching) load(in, TensorMatching.BY_NAME)}: each tensor receives the
+     * state saved under its own name.
      *
      * @param in where to read
-     * @throws IOException if reading fails ({@link CheckpointException} if the content is bad)
+     * @throws IOException if reading fails ({@link CheckpointException} if the content is bad or does not fit)
      */
     public void load(InputStream in) throws IOException {
+        load(in, TensorMatching.BY_NAME);
+    }
+
+    /**
+     * Replaces the state with a checkpoint written by {@link #save} (format 3, or formats 1 and 2 of earlier
+     * releases) for an optimizer of the same kind and structure: continuing then gives a trajectory bit-identical to
+     * never having stopped.
+     *
+     * <p>What is restored: the step counts, every group's hyperparameters (lr, momentum or β₁, β₂, eps, weight decay,
+     * maximize, SGD-SaI's scaling mode, AdamW's amsgrad — the file's values replace the builder's, as torch's
+     * {@code load_state_dict} replaces {@code param_groups}), and every tensor's step count, g-SNR and scale and state
+     * buffers. What is kept: parameters and gradients (they are the model's, not the optimizer's), schedules (they
+     * continue from the restored step count), frozen flags, the backend, threads, non-finite policy, clipping
+     * threshold and Adam-mini partitions; {@link #lastSkip()} and {@link #lastGradNorm()} are cleared.
+     *
+     * <p>All or nothing: the checkpoint is read to its end and checked first (magic, version, checksums, kind, group
+     * count, every tensor's name, group and length, every buffer's length) while its values are staged in one
+     * off-heap copy the size of this optimizer's state; if anything is wrong a {@link CheckpointException} lists it
+     * and this optimizer is left as it was. Lengths in the file are checked against this optimizer before anything is
+     * allocated for them, and no more is read than this optimizer's state could take (plus one byte to check that the
+     * stream ends). Does not close the stream.
+     *
+     * <pre>{@code
+     * try (InputStream in = Files.newInputStream(path)) {
+     *     opt.load(in);
+     * }
+     * }</pre>
+     *
+     * @param in       where to read
+     * @param matching how checkpoint tensors are paired with this optimizer's: {@link TensorMatching#BY_NAME} (the
+     *                 default) or {@link TensorMatching#BY_POSITION} for a model whose tensors were renamed
+     * @throws IOException           if reading fails ({@link CheckpointException} if the content is bad or does not
+     *                               fit, naming every missing, extra, resized or regrouped tensor)
+     * @throws IllegalStateException if the optimizer is closed, or another thread is using it
+     */
+    public void load(InputStream in, TensorMatching matching) throws IOException {
+        Objects.requireNonNull(in, "in is null");
+        Objects.requireNonNull(matching, "matching is null");
+        enter("load()");
+        try (Checkpoint.State s = readCheckpoint(in, matching)) {
+            apply(s);
+        } finally {
+            exit();
+        }
+    }
+
+    private Checkpoint.State readCheckpoint(InputStream in, TensorMatching matching) throws IOException {
         ensureOpen();
-        Checkpoint.State s = Checkpoint.read(in, this);
+        return Checkpoint.read(in, this, matching);
+    }
+
+    /** Makes a checked checkpoint current. */
+    private void apply(Checkpoint.State s) {
         steps = s.steps();
         skippedSteps = s.skippedSteps();
         restoreScalars(s.extra());
@@ -340,16 +450,16 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
             g.maximize = gs.maximize();
             g.scaling = gs.scaling();
             g.amsgrad = gs.amsgrad();
-            for (int ti = 0; ti < g.tensors.size(); ti++) {
-                Checkpoint.TensorState ts = gs.tensors().get(ti);
-                Tensor t = g.tensors.get(ti);
-                t.steps = ts.steps();
-                t.gsnr = ts.gsnr();
-                t.scale = ts.scale();
-                t.momentum = restore(t, t.momentum, ts, 0);
-                t.second = restore(t, t.second, ts, 1);
-                t.maxSecond = restore(t, t.maxSecond, ts, 2);
-            }
+        }
+        for (int ti = 0; ti < all.length; ti++) {
+            Checkpoint.TensorState ts = s.tensors()[ti];
+            Tensor t = all[ti];
+            t.steps = ts.steps();
+            t.gsnr = ts.gsnr();
+            t.scale = ts.scale();
+            t.momentum = restore(s, ti, t, t.momentum, 0);
+            t.second = restore(s, ti, t, t.second, 1);
+            t.maxSecond = restore(s, ti, t, t.maxSecond, 2);
         }
         lastSkip = null;
         lastGradNorm = Double.NaN;
@@ -359,16 +469,17 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
      * Buffer k of a checked tensor state (0: the momentum, allocated as the backend allocates momentum; else another
      * state buffer): in {@code current} if it has the length, else in a new span; null if absent.
      */
-    private FloatSpan restore(Tensor t, FloatSpan current, Checkpoint.TensorState ts, int k) {
-        if (!ts.has(k)) {
+    private FloatSpan restore(Checkpoint.State s, int ti, Tensor t, FloatSpan current, int k) {
+        MemorySegment staged = s.tensors()[ti].buffers()[k];
+        if (staged == null) {
             return null;
         }
-        int n = ts.lengths()[k];
-        FloatSpan s = current != null && current.length() == n ? current
+        int n = (int) (staged.byteSize() / 4);
+        FloatSpan span = current != null && current.length() == n ? current
                 : k == 0 ? backend.allocateMomentum(t.param) : allocate(t, n);
-        ts.copyTo(k, s);
-        backend.stateFromHost(s);
-        return s;
+        s.copyTo(ti, k, span);
+        backend.stateFromHost(span);
+        return span;
     }
 
     /** An optimizer-wide double saved in checkpoints (SGD-SaI's max-normalization denominator), NaN if none. */
@@ -383,10 +494,31 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
     /** Releases the backend's threads or device memory. Idempotent; the optimizer cannot step afterwards. */
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
-            backend.close();
+        enter("close()");
+        try {
+            if (!closed) {
+                closed = true;
+                backend.close();
+            }
+        } finally {
+            exit();
         }
+    }
+
+    /**
+     * Claims the optimizer for one call: one atomic compare-and-set, so that a second thread's call fails at once,
+     * changing nothing, instead of corrupting the state. Builds no message unless it fails.
+     */
+    private void enter(String call) {
+        if (!BUSY.compareAndSet(this, 0, 1)) {
+            throw new IllegalStateException(call + " was called while another step(), save(), load() or close() of this "
+                    + "optimizer is running: an optimizer is not thread-safe; call it from one thread at a time. "
+                    + "Nothing was changed by this call");
+        }
+    }
+
+    private void exit() {
+        BUSY.setRelease(this, 0);
     }
 
     private void ensureOpen() {
@@ -401,14 +533,25 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
     }
 
     /**
-     * A step skipped under {@link NonFinitePolicy#SKIP_STEP}.
+     * A step skipped under {@link NonFinitePolicy#SKIP_STEP}: because a gradient holds a non-finite value, or (index
+     * −1) because SGD-SaI's learning-rate scale of a tensor taking its first step, or the step size {@code η·s}
+     * derived from it, overflows float (see {@link #reason()}).
      *
      * @param step   number of applied steps before it
-     * @param tensor name of the first tensor with a non-finite gradient
-     * @param index  index of the first non-finite value in it
-     * @param value  that value
+     * @param tensor name of the first tensor with a non-finite gradient (or the overflowing scale)
+     * @param index  index of the first non-finite value in it, or −1 for a scale overflow
+     * @param value  that value (infinity for a scale overflow)
      */
     public record Skip(long step, String tensor, int index, float value) {
+        /**
+         * Why the step was skipped, in words.
+         *
+         * @return e.g. {@code "gradient of tensor 'w' holds NaN at index 3"}
+         */
+        public String reason() {
+            return index < 0 ? "the learning-rate scale of tensor '" + tensor + "' (its g-SNR) or the step size derived "
+                    + "from it overflows float" : "gradient of tensor '" + tensor + "' holds " + value + " at index " + index;
+        }
     }
 
     /**
@@ -463,6 +606,11 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
             if (!(nextWeightDecay >= 0) || Double.isInfinite(nextWeightDecay)) {
                 Hyper.weightDecay("group " + index + " weight decay schedule at step " + step, nextWeightDecay);
             }
+        }
+
+        /** The learning rate the coming step uses (valid after {@link #resolveSchedules}). */
+        double nextLr() {
+            return nextLr;
         }
 
         /** Makes the values {@link #resolveSchedules} computed current. */
@@ -712,8 +860,9 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
          * (e.g. {@code group(NameRule.biasesAndNorms(), g -> g.weightDecay(0))}: no decay on biases and norms). The
          * same mechanism serves every optimizer and the framework integrations. A tensor matched by two rules is
          * reported at {@link #build()}; one matched by none stays in the default group (unless the rules are
-         * {@linkplain #exhaustiveRules() exhaustive}). Groups keep the order in which they were declared; a rule
-         * group that receives no tensor is left out.
+         * {@linkplain #exhaustiveRules() exhaustive}). Groups keep the order in which they were declared. A rule
+         * group that receives no tensor is an error at {@link #build()}, unless the rule is
+         * {@linkplain NameRule#optional() optional}: then the group is left out.
          *
          * @param rule   which tensors the group receives
          * @param config sets the group's hyperparameters (it may add tensors of its own too)
@@ -781,14 +930,19 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
         }
 
         /**
-         * Threads the backend may use; default the number of available processors.
+         * Threads the backend may use; default the number of available processors. The step is memory-bound: more
+         * threads than cores only add overhead, so at most {@value Optimizer#MAX_THREADS} are allowed. Results are
+         * bit-identical for every thread count.
          *
-         * @param threads at least 1
+         * @param threads from 1 to {@value Optimizer#MAX_THREADS}
          * @return this builder
+         * @throws IllegalArgumentException if {@code threads} is out of range
          */
         public B threads(int threads) {
-            if (threads < 1) {
-                throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+            if (threads < 1 || threads > MAX_THREADS) {
+                throw new IllegalArgumentException("threads must be from 1 to " + MAX_THREADS + ", got " + threads
+                        + (threads > MAX_THREADS ? " (this machine has " + Runtime.getRuntime().availableProcessors()
+                        + " processors; the step is memory-bound and gains nothing from more threads than cores)" : ""));
             }
             this.threads = threads;
             return me();
@@ -824,7 +978,12 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
                 int r = ruleGroups.indexOf(g);
                 List<GroupSpec.TensorSpec> list = r < 0 ? g.tensors : routed.get(r);
                 if (r >= 0 && list.isEmpty()) {
-                    continue;
+                    if (rules.get(r).isOptional()) {
+                        continue;
+                    }
+                    throw new IllegalArgumentException("group of rule " + rules.get(r) + " matched no tensor (tensors "
+                            + "added: " + names(tensors) + "); fix the rule, or make it optional with rule.optional() "
+                            + "if the model may lack those names");
                 }
                 specs.add(g);
                 members.add(list);
@@ -919,6 +1078,12 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
                         + asked.trim() + "' cannot step; ask for backend '" + device + "' or for none");
             }
             return device;
+        }
+
+        /** The first names of {@code specs}, for a message. */
+        private static String names(List<GroupSpec.TensorSpec> specs) {
+            List<String> names = specs.stream().limit(8).map(GroupSpec.TensorSpec::name).toList();
+            return specs.size() > names.size() ? names + " and " + (specs.size() - names.size()) + " more" : names.toString();
         }
 
         private static String place(String device) {

@@ -50,7 +50,18 @@ import java.util.Set;
  */
 public final class SgdSai extends Optimizer {
 
+    /**
+     * A g-SNR above this at a tensor's first step logs a warning: it means a (nearly) constant or one-element first
+     * gradient, whose scale {@code ‖g‖ / (σ + ε)} is about {@code ‖g‖ / ε}. A g-SNR of 0 (an all-zero first gradient,
+     * which makes the scale 0 for good) logs one too. One warning per tensor, through {@link System.Logger} {@code
+     * "io.github.sgdsai"}.
+     */
+    public static final double GSNR_WARN_THRESHOLD = 1e6;
+
+    private static final System.Logger LOG = System.getLogger("io.github.sgdsai");
+
     private final double[] pendingGsnr;
+    private final float[] pendingScale;
     private final double[] moments = new double[2];
     private double maxGsnr = Double.NaN;
     private double pendingMax = Double.NaN;
@@ -58,6 +69,7 @@ public final class SgdSai extends Optimizer {
     private SgdSai(Builder b, List<Group> groups, Backend backend) {
         super(b, groups, backend);
         this.pendingGsnr = new double[active.length];
+        this.pendingScale = new float[active.length];
     }
 
     /**
@@ -80,9 +92,13 @@ public final class SgdSai extends Optimizer {
         return EnumSet.of(Backend.Feature.SGD_MOMENTUM);
     }
 
-    /** Computes into {@link #pendingGsnr} the g-SNR of every active tensor without one, and the max to fix. */
+    /**
+     * Computes into {@link #pendingGsnr} and {@link #pendingScale} the g-SNR and scale of every active tensor without
+     * one, and the max to fix; then checks that every active tensor's scale and step size {@code (float) η · s} are
+     * finite floats.
+     */
     @Override
-    void prepare(int n, float clip) {
+    Tensor prepare(int n, float clip) {
         double max = Double.NaN;
         boolean fixMax = Double.isNaN(maxGsnr);
         boolean sawMaxMode = false;
@@ -95,8 +111,10 @@ public final class SgdSai extends Optimizer {
             double g = gsnr(t.length(), moments[0], moments[1], t.group.eps);
             if (!Double.isFinite(g)) {
                 throw new ArithmeticException("tensor '" + t.name + "': g-SNR = ‖g‖ / (σ + eps) is not finite (‖g‖² = "
-                        + moments[0] + ", Σ(g − mean)² = " + moments[1] + ", eps = " + t.group.eps
-                        + "); a constant gradient needs eps > 0. Nothing was changed");
+                        + moments[0] + ", Σ(g − mean)² = " + moments[1] + ", eps = " + t.group.eps + "); "
+                        + (Double.isFinite(moments[0]) && Double.isFinite(moments[1])
+                        ? "a constant gradient needs eps > 0" : "its first gradient holds NaN or infinite values, which "
+                        + "NonFinitePolicy.UNCHECKED does not look for") + ". Nothing was changed");
             }
             pendingGsnr[i] = g;
             if (fixMax && t.group.scaling == Scaling.GSNR_MAX_NORMALIZED) {
@@ -109,6 +127,31 @@ public final class SgdSai extends Optimizer {
                     + max + "; cannot normalize by it. Nothing was changed");
         }
         pendingMax = max;
+        double maxNow = fixMax ? max : maxGsnr;
+        for (int i = 0; i < n; i++) {
+            Tensor t = active[i];
+            float s = t.hasGsnr() ? t.scale : scale(t.group.scaling, pendingGsnr[i], maxNow);
+            pendingScale[i] = s;
+            // setEntry's step size; an overflow would write ±Inf into the parameters.
+            if (!Float.isFinite((float) t.group.nextLr() * s)) {
+                if (nonFinitePolicy() == NonFinitePolicy.SKIP_STEP) {
+                    return t;
+                }
+                throw new ArithmeticException("tensor '" + t.name + "': g-SNR overflow: its learning-rate scale s = "
+                        + s + " (g-SNR " + (t.hasGsnr() ? t.gsnr : pendingGsnr[i]) + ") times lr " + t.group.nextLr()
+                        + " is not a finite float, so the step would write infinities into the parameters (a huge, "
+                        + "nearly constant first gradient?). Nothing was changed");
+            }
+        }
+        return null;
+    }
+
+    private static float scale(Scaling scaling, double gsnr, double max) {
+        return switch (scaling) {
+            case GSNR -> (float) gsnr;
+            case GSNR_MAX_NORMALIZED -> (float) (gsnr / max);
+            case NONE -> 1f;
+        };
     }
 
     @Override
@@ -123,11 +166,8 @@ public final class SgdSai extends Optimizer {
         Group g = t.group;
         if (!t.hasGsnr()) {
             t.gsnr = pendingGsnr[i];
-            t.scale = switch (g.scaling) {
-                case GSNR -> (float) t.gsnr;
-                case GSNR_MAX_NORMALIZED -> (float) (t.gsnr / maxGsnr);
-                case NONE -> 1f;
-            };
+            t.scale = pendingScale[i];
+            warnIfSuspicious(t);
         }
         boolean fresh = t.momentum == null && g.momentum > 0;
         if (fresh) {
@@ -141,6 +181,21 @@ public final class SgdSai extends Optimizer {
                 : fresh ? StepBatch.Kind.INIT : StepBatch.Kind.MOMENTUM;
         batch.setRule(i, kind, sign, sign * (float) (1.0 - g.momentum), (float) g.momentum, negStep, decay);
         batch.setGradScale(i, gs);
+    }
+
+    /** Logs one warning when a tensor's g-SNR, fixed now for good, is 0 or above {@link #GSNR_WARN_THRESHOLD}. */
+    private static void warnIfSuspicious(Tensor t) {
+        if (t.gsnr == 0) {
+            LOG.log(System.Logger.Level.WARNING, "sgdsai: tensor ''{0}'': g-SNR is 0 (its first gradient is all zeros), "
+                    + "so its learning-rate scale is 0 for good and SGD-SaI will never move it (only weight decay "
+                    + "applies). Fill the gradients before the first step(), or freeze the tensor until they are real",
+                    t.name);
+        } else if (t.gsnr > GSNR_WARN_THRESHOLD) {
+            LOG.log(System.Logger.Level.WARNING, "sgdsai: tensor ''{0}'': g-SNR is {1} (above {2}): its first gradient "
+                    + "is (nearly) constant or has one element, so σ ≈ 0 and its learning-rate scale ‖g‖ / (σ + eps) is "
+                    + "huge for good; the step η·s may be far too large. Consider Scaling.NONE or a group with a smaller "
+                    + "lr for it", t.name, String.valueOf(t.gsnr), String.valueOf(GSNR_WARN_THRESHOLD));
+        }
     }
 
     /**
@@ -179,8 +234,14 @@ public final class SgdSai extends Optimizer {
             throw new ArithmeticException("tensor '" + name + "': g-SNR = ‖g‖ / (σ + eps) is not finite (‖g‖² = "
                     + sumSquares + ", Σ(g − mean)² = " + m2 + ", eps = " + t.group.eps + "). Nothing was changed");
         }
+        float s = scale(t.group.scaling, g, Double.NaN);
+        if (!Float.isFinite(s)) {
+            throw new ArithmeticException("tensor '" + name + "': g-SNR overflow: its learning-rate scale (float) " + g
+                    + " is not a finite float. Nothing was changed");
+        }
         t.gsnr = g;
-        t.scale = t.group.scaling == Scaling.NONE ? 1f : (float) g;
+        t.scale = s;
+        warnIfSuspicious(t);
     }
 
     @Override

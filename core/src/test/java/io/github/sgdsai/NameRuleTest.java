@@ -286,10 +286,40 @@ class NameRuleTest {
     }
 
     @Test
+    void aGlobOfOnePatternIsLabelledByIt() {
+        NameRule r = NameRule.glob("*.bias");
+        assertEquals("*.bias", r.label());
+        assertTrue(r.matches("fc.bias"));
+        assertFalse(r.matches("fc.weight"));
+    }
+
+    @Test
+    void aRuleThatMatchesNothingIsAnErrorUnlessOptional() {
+        float[] w = new float[4];
+        float[] b = new float[2];
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SgdSai.builder().lr(0.1)
+                .add("fc.weight", w, w.clone()).add("fc.b", b, b.clone())
+                .group(NameRule.glob("*.bias"), g -> g.weightDecay(0)).build());
+        assertTrue(e.getMessage().contains("group of rule '*.bias' (glob [*.bias]) matched no tensor"), e.getMessage());
+        assertTrue(e.getMessage().contains("[fc.weight, fc.b]"), e.getMessage());
+        try (SgdSai opt = SgdSai.builder().lr(0.1).add("fc.weight", w, w.clone()).add("fc.b", b, b.clone())
+                .group(NameRule.glob("*.bias").optional(), g -> g.weightDecay(0))
+                .group(NameRule.glob("*.b"), g -> g.weightDecay(0.5)).build()) {
+            assertEquals(2, opt.groups().size());
+            assertEquals(0.5, opt.tensor("fc.b").group().weightDecay());
+        }
+        assertTrue(NameRule.glob("*.bias").optional().withLabel("x").isOptional());
+    }
+
+    @Test
     void badRulesAreRejectedNamingThem() {
         rejected(IllegalArgumentException.class, "rule label is blank", () -> NameRule.glob(" ", "*"));
         rejected(NullPointerException.class, "rule label is null", () -> NameRule.glob(null, "*"));
-        rejected(IllegalArgumentException.class, "rule 'x': give at least one glob pattern", () -> NameRule.glob("x"));
+        rejected(IllegalArgumentException.class, "rule 'x': give at least one glob pattern",
+                () -> NameRule.glob("x", new String[0]));
+        rejected(IllegalArgumentException.class, "the first argument is the rule's label and '*.bias' looks like a pattern",
+                () -> NameRule.glob("*.bias", "*.b"));
+        rejected(IllegalArgumentException.class, "glob pattern is empty", () -> NameRule.glob(""));
         rejected(NullPointerException.class, "rule 'x': glob 1 is null", () -> NameRule.glob("x", "*", null));
         rejected(IllegalArgumentException.class, "rule 'x': glob 0 is empty", () -> NameRule.glob("x", ""));
         rejected(IllegalArgumentException.class, "rule 'bad': regex does not compile: Unclosed group",

@@ -6,6 +6,7 @@ import io.github.sgdsai.spi.BackendOptions;
 import io.github.sgdsai.spi.BackendProvider;
 
 import java.lang.management.ManagementFactory;
+import java.lang.reflect.InvocationTargetException;
 import java.util.List;
 
 /**
@@ -72,6 +73,15 @@ public final class VectorBackendProvider implements BackendProvider {
     public Backend create(BackendOptions options) {
         try {
             return (Backend) Class.forName(IMPL).getConstructor(int.class).newInstance(options.threads());
+        } catch (InvocationTargetException e) {
+            // The constructor itself failed (e.g. its threads could not start): its exception is the news.
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException("cannot create the vector backend: " + e.getCause(), e.getCause());
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException("cannot create the vector backend", e);
         }

@@ -32,8 +32,18 @@ final class WorkerPool implements AutoCloseable {
         for (int w = 0; w < workers.length; w++) {
             Thread t = new Thread(this::workerLoop, name + "-" + (w + 1));
             t.setDaemon(true);
+            try {
+                t.start();
+            } catch (OutOfMemoryError | IllegalStateException e) {
+                // The system refused a thread: stop the ones started, and say why.
+                closed = true;
+                for (int k = 0; k < w; k++) {
+                    LockSupport.unpark(workers[k]);
+                }
+                throw new IllegalStateException("could not start backend thread " + (w + 2) + " of " + threads + ": " + e
+                        + "; ask for fewer threads (builder.threads(n))", e);
+            }
             workers[w] = t;
-            t.start();
         }
     }
 

@@ -263,54 +263,91 @@ final class Runs {
     }
 
     /**
-     * A checkpoint with every NaN among its state-buffer floats made the canonical NaN and its CRC zeroed, so that two
-     * states can be compared bit for bit up to NaN payloads (which IEEE 754 leaves open). Follows the version-2
-     * layout documented on {@code Checkpoint}.
+     * A checkpoint with every NaN among its state-buffer floats made the canonical NaN and its two CRCs zeroed, so that
+     * two states can be compared bit for bit up to NaN payloads (which IEEE 754 leaves open). Follows the version-3
+     * layout documented in {@code docs/checkpoints.md}.
      */
     static byte[] canonicalState(byte[] checkpoint) {
         return walk(checkpoint, null);
     }
 
     /**
-     * {@code checkpoint} with every tensor's g-SNR (a double, NaN for the Adam family) set to 0, the g-SNRs appended to
-     * {@code gsnrs} in tensor order.
+     * {@code checkpoint} with every tensor's g-SNR scalar set to 0, the g-SNRs appended to {@code gsnrs} in tensor
+     * order (NaN for the Adam family, whose tensors store none).
      */
     static byte[] withoutGsnr(byte[] checkpoint, List<Double> gsnrs) {
         return walk(checkpoint, gsnrs);
     }
 
+    /** Where a version-3 checkpoint keeps its skipped-steps count (after magic, version, header length, id, steps). */
+    static int skippedOffset(byte[] checkpoint) {
+        return 16 + 4 + ByteBuffer.wrap(checkpoint).getInt(16) + 8;
+    }
+
+    private static String string(ByteBuffer b) {
+        byte[] s = new byte[b.getInt()];
+        b.get(s);
+        return new String(s, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     private static byte[] walk(byte[] checkpoint, List<Double> gsnrs) {
         byte[] out = checkpoint.clone();
         ByteBuffer b = ByteBuffer.wrap(out);
-        b.position(8 + 4 + 1 + 8 + 8 + 8);
-        int groups = b.getInt();
-        for (int g = 0; g < groups; g++) {
-            b.position(b.position() + 5 * 8 + 3);
-            int tensors = b.getInt();
-            for (int t = 0; t < tensors; t++) {
-                int name = b.getInt();
-                b.position(b.position() + name + 4 + 8);
-                if (gsnrs != null) {
+        int headerEnd = 16 + b.getInt(12);
+        b.position(16);
+        string(b); // optimizer id
+        b.position(b.position() + 16); // steps, skipped
+        for (int n = b.getInt(); n > 0; n--) {
+            string(b);
+            b.getDouble();
+        }
+        for (int groups = b.getInt(); groups > 0; groups--) {
+            for (int n = b.getInt(); n > 0; n--) {
+                string(b);
+                if (b.get() == 0) {
+                    b.getDouble();
+                } else {
+                    string(b);
+                }
+            }
+        }
+        List<Long> lengths = new ArrayList<>();
+        for (int tensors = b.getInt(); tensors > 0; tensors--) {
+            string(b);
+            b.position(b.position() + 4 + 8 + 8); // group, length, steps
+            boolean sawGsnr = false;
+            for (int n = b.getInt(); n > 0; n--) {
+                String name = string(b);
+                if (name.equals("gsnr") && gsnrs != null) {
                     gsnrs.add(b.getDouble(b.position()));
                     b.putDouble(b.position(), 0.0);
+                    sawGsnr = true;
                 }
-                b.position(b.position() + 8 + 4);
-                for (int buffer = 0; buffer < 3; buffer++) {
-                    if (b.get() != 0) {
-                        int len = b.getInt();
-                        for (int i = 0; i < len; i++) {
-                            int at = b.position();
-                            float x = b.getFloat();
-                            if (Float.isNaN(x)) {
-                                b.putFloat(at, Float.NaN);
-                            }
-                        }
-                    }
+                b.getDouble();
+            }
+            if (gsnrs != null && !sawGsnr) {
+                gsnrs.add(Double.NaN);
+            }
+            for (int n = b.getInt(); n > 0; n--) {
+                string(b);
+                b.get();
+                lengths.add(b.getLong());
+            }
+        }
+        if (b.position() != headerEnd) {
+            throw new AssertionError("checkpoint layout changed: header ends at " + b.position() + ", not " + headerEnd);
+        }
+        b.putInt(0); // header CRC
+        for (long len : lengths) {
+            for (long i = 0; i < len; i++) {
+                int at = b.position();
+                if (Float.isNaN(b.getFloat())) {
+                    b.putFloat(at, Float.NaN);
                 }
             }
         }
         if (b.remaining() != 4) {
-            throw new AssertionError("checkpoint layout changed: " + b.remaining() + " bytes after the tensors");
+            throw new AssertionError("checkpoint layout changed: " + b.remaining() + " bytes after the values");
         }
         b.putInt(0);
         return out;
