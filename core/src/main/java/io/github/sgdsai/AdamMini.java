@@ -36,6 +36,19 @@ import java.util.Set;
  * <h2>Partitions</h2>
  * Given per tensor with {@link Builder#partition}; otherwise {@link Builder#modelShape} assigns them from names as the
  * official package does ({@link #officialPartition}); a tensor with neither is one block.
+ *
+ * <p>Example: a GPT-2-style model with Hugging Face names, partitions from the names, one given by hand.
+ * <pre>{@code
+ * try (AdamMini opt = AdamMini.builder()
+ *         .lr(6e-4).betas(0.9, 0.95).weightDecay(0.1)
+ *         .modelShape(768, 12)                                       // dim, heads: partitions from the names
+ *         .partition("h.0.mlp.c_fc.weight", Partition.perRow(768))  // or one tensor at a time
+ *         .add("wte.weight", wte, dwte).add("h.0.mlp.c_fc.weight", fc, dfc).add("ln_f.weight", ln, dln)
+ *         .group(NameRule.biasesAndNorms(), g -> g.weightDecay(0))
+ *         .build()) {
+ *     opt.step();
+ * }
+ * }</pre>
  */
 public final class AdamMini extends Optimizer {
 
@@ -107,7 +120,7 @@ public final class AdamMini extends Optimizer {
             }
         }
 
-        /** @return one block per element (plain Adam) */
+        /** {@return one block per element (plain Adam)} */
         public static Partition perElement() {
             return new Partition(Kind.ELEMENTS, 0);
         }
@@ -133,7 +146,7 @@ public final class AdamMini extends Optimizer {
             return new Partition(Kind.HEADS, heads);
         }
 
-        /** @return the whole tensor as one block */
+        /** {@return the whole tensor as one block} */
         public static Partition whole() {
             return new Partition(Kind.WHOLE, 0);
         }

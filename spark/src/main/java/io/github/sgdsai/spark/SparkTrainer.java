@@ -765,7 +765,11 @@ public final class SparkTrainer<T> implements AutoCloseable {
 
     // ---- accessors ----
 
-    /** The tensors' names, in the order given to the builder. */
+    /**
+     * The tensors' names, in the order given to the builder.
+     *
+     * @return the tensors' names, in the order given to the builder
+     */
     public List<String> names() {
         return List.of(layout.names);
     }
@@ -780,7 +784,11 @@ public final class SparkTrainer<T> implements AutoCloseable {
         return params[index(name)].clone();
     }
 
-    /** Copies of every tensor's current values, by name, in order. */
+    /**
+     * Copies of every tensor's current values, by name, in order.
+     *
+     * @return copies of every tensor's current values, by name, in order
+     */
     public Map<String, float[]> parameters() {
         Map<String, float[]> m = new LinkedHashMap<>();
         for (int t = 0; t < params.length; t++) {
@@ -809,47 +817,83 @@ public final class SparkTrainer<T> implements AutoCloseable {
         return i;
     }
 
-    /** Steps applied so far. */
+    /**
+     * Steps applied so far.
+     *
+     * @return the number of steps applied so far
+     */
     public long appliedSteps() {
         return applied;
     }
 
-    /** Steps skipped under {@link NonFinitePolicy#SKIP_STEP}. */
+    /**
+     * Steps skipped under {@link NonFinitePolicy#SKIP_STEP}.
+     *
+     * @return the number of steps skipped under {@link NonFinitePolicy#SKIP_STEP}
+     */
     public long skippedSteps() {
         return skipped;
     }
 
-    /** The epoch the next step belongs to, from 0. */
+    /**
+     * The epoch the next step belongs to, from 0.
+     *
+     * @return the epoch the next step belongs to, from 0
+     */
     public long currentEpoch() {
         return epoch;
     }
 
-    /** The index, within its epoch, of the next step's batch. */
+    /**
+     * The index, within its epoch, of the next step's batch.
+     *
+     * @return the index, within its epoch, of the next step's batch
+     */
     public int stepInEpoch() {
         return stepInEpoch;
     }
 
-    /** The loss of the last step's batch (its micro-batches' losses added in order), NaN before any step. */
+    /**
+     * The loss of the last step's batch (its micro-batches' losses added in order), NaN before any step.
+     *
+     * @return the loss of the last step's batch (its micro-batches' losses added in order), NaN before any step
+     */
     public double lastLoss() {
         return lastLoss;
     }
 
-    /** The global gradient norm before clipping of the last applied step, NaN when not clipping. */
+    /**
+     * The global gradient norm before clipping of the last applied step, NaN when not clipping.
+     *
+     * @return the global gradient norm before clipping of the last applied step, NaN when not clipping
+     */
     public double lastGradNorm() {
         return lastGradNorm;
     }
 
-    /** Where the last step's time went, or null before the first step. */
+    /**
+     * Where the last step's time went, or null before the first step.
+     *
+     * @return where the last step's time went, or null before the first step
+     */
     public StepTimes lastStepTimes() {
         return lastTimes;
     }
 
-    /** The batch plan. */
+    /**
+     * The batch plan.
+     *
+     * @return the batch plan
+     */
     public BatchPlan plan() {
         return plan;
     }
 
-    /** Number of shards. */
+    /**
+     * Number of shards.
+     *
+     * @return the number of shards
+     */
     public int shards() {
         return layout.shards;
     }
@@ -864,7 +908,11 @@ public final class SparkTrainer<T> implements AutoCloseable {
         return layout.elements(k);
     }
 
-    /** The backend the shards run ({@code "vector"} or {@code "scalar"}). */
+    /**
+     * The backend the shards run ({@code "vector"} or {@code "scalar"}).
+     *
+     * @return the backend the shards run ({@code "vector"} or {@code "scalar"})
+     */
     public String backendName() {
         return backendName;
     }
