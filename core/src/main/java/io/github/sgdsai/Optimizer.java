@@ -972,6 +972,7 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
         private final List<NameRule> rules = new ArrayList<>();
         private final List<G> ruleGroups = new ArrayList<>();
         private boolean exhaustiveRules;
+        private boolean optionalRules;
         NonFinitePolicy policy = NonFinitePolicy.THROW;
         String backendName;
         int threads = Runtime.getRuntime().availableProcessors();
@@ -1041,6 +1042,18 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
          */
         public B exhaustiveRules() {
             this.exhaustiveRules = true;
+            return me();
+        }
+
+        /**
+         * Makes every name rule of {@link #group(NameRule, Consumer)} {@linkplain NameRule#optional() optional}: a rule
+         * group that receives no tensor is left out instead of failing the build. For trainers that build one optimizer
+         * per shard of a model (e.g. {@code sgdsai-spark}), after the rules were checked on the whole model.
+         *
+         * @return this builder
+         */
+        public B optionalRules() {
+            this.optionalRules = true;
             return me();
         }
 
@@ -1133,7 +1146,7 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
                 int r = ruleGroups.indexOf(g);
                 List<GroupSpec.TensorSpec> list = r < 0 ? g.tensors : routed.get(r);
                 if (r >= 0 && list.isEmpty()) {
-                    if (rules.get(r).isOptional()) {
+                    if (rules.get(r).isOptional() || optionalRules) {
                         continue;
                     }
                     throw new IllegalArgumentException("group of rule " + rules.get(r) + " matched no tensor (tensors "

@@ -56,6 +56,13 @@ import java.util.Objects;
  * state, and the gradients are as backward left them (zero them with {@link #zeroGradients()} before training
  * on); the delivered gradients are forgotten, and the exception leaves {@code Trainer.step()}.
  *
+ * <p><b>Running statistics.</b> DJL's training-mode forward pass updates BatchNorm's running mean and variance
+ * (non-trainable parameters) in place before any optimizer is called, so a NaN in the input has made them NaN by
+ * the time the step is refused. The adapter therefore copies the block's {@linkplain #runningStatistics() running
+ * statistics} after every applied step and puts them back when a step is refused (thrown out of, or skipped): every
+ * parameter of the block is then as it was after the last applied step. Before the first applied step there is no
+ * copy, and a refused first step leaves them as the forward pass left them.
+ *
  * <p><b>Limits.</b> Parameters must be float32 on the CPU (the engine writes the tensors' memory); training on one
  * device only (DJL would call {@code update} once per device); every trainable parameter must receive its gradient
  * in every step (a parameter that the forward pass does not use is reported by name). DJL's own options
@@ -76,6 +83,13 @@ public final class DjlOptimizer extends ai.djl.training.optimizer.Optimizer impl
     private int deliveredCount;
     private byte[] pendingCheckpoint;
     private long gradientBytesCopied;
+    /** The block's running statistics (BatchNorm mean/variance): DJL's training-mode forward pass writes them. */
+    private Parameter[] statistics;
+    private String[] statisticNames;
+    /** Their bytes after the last applied step (restored when a step is refused), and where they were then. */
+    private MemorySegment[] statisticsSaved;
+    private long[] statisticAddress;
+    private boolean haveStatistics;
 
     private DjlOptimizer(Block block, Optimizer.Builder<?, ?, ?> builder) {
         super(new NoOptions());
@@ -150,7 +164,7 @@ public final class DjlOptimizer extends ai.djl.training.optimizer.Optimizer impl
         delivered[i] = true;
         if (++deliveredCount == delivered.length) {
             resetDelivered();
-            engine.step();
+            stepEngine();
             zeroGradients();
         }
     }
@@ -195,9 +209,58 @@ public final class DjlOptimizer extends ai.djl.training.optimizer.Optimizer impl
             }
             gradientBytesCopied += 4L * grads[i].capacity();
         }
-        boolean applied = engine.step();
+        boolean applied = stepEngine();
         zeroGradients();
         return applied;
+    }
+
+    /**
+     * The engine's step, with the running statistics kept in line with it: saved after an applied step, put back to
+     * what they were after the last applied step when this one is refused (skipped, or thrown out of).
+     */
+    private boolean stepEngine() {
+        boolean applied;
+        try {
+            applied = engine.step();
+        } catch (RuntimeException e) {
+            restoreStatistics();
+            throw e;
+        }
+        if (applied) {
+            saveStatistics();
+        } else {
+            restoreStatistics();
+        }
+        return applied;
+    }
+
+    /** Copies every running statistic's bytes into the adapter's buffer for it (package-private for RunningStatisticsCost). */
+    void saveStatistics() {
+        for (int i = 0; i < statistics.length; i++) {
+            MemorySegment now = MemorySegment.ofBuffer(statistics[i].getArray().toByteBuffer(true));
+            if (statisticsSaved[i] == null || statisticsSaved[i].byteSize() != now.byteSize()) {
+                statisticsSaved[i] = MemorySegment.ofBuffer(ByteBuffer.allocateDirect((int) now.byteSize()));
+            }
+            MemorySegment.copy(now, 0, statisticsSaved[i], 0, now.byteSize());
+            statisticAddress[i] = now.address();
+        }
+        haveStatistics = true;
+    }
+
+    /**
+     * Puts the running statistics back to their bytes after the last applied step (nothing before the first one). A
+     * statistic whose storage was replaced since (parameters reloaded) is left alone: the saved bytes are not its.
+     */
+    private void restoreStatistics() {
+        if (!haveStatistics) {
+            return;
+        }
+        for (int i = 0; i < statistics.length; i++) {
+            MemorySegment now = MemorySegment.ofBuffer(statistics[i].getArray().toByteBuffer(true));
+            if (now.address() == statisticAddress[i] && now.byteSize() == statisticsSaved[i].byteSize()) {
+                MemorySegment.copy(statisticsSaved[i], 0, now, 0, now.byteSize());
+            }
+        }
     }
 
     private List<Pair<String, Parameter>> trainable() {
@@ -272,6 +335,25 @@ public final class DjlOptimizer extends ai.djl.training.optimizer.Optimizer impl
             paramViews.add(param);
             ids.put(p.getId(), i);
         }
+        List<Parameter> stats = new ArrayList<>();
+        List<String> statNames = new ArrayList<>();
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            Parameter.Type type = p.getValue().getType();
+            if (!p.getValue().requiresGradient() && (type == Parameter.Type.RUNNING_MEAN || type == Parameter.Type.RUNNING_VAR)) {
+                NDArray array = p.getValue().isInitialized() ? p.getValue().getArray() : null;
+                if (array == null || !Device.Type.CPU.equals(array.getDevice().getDeviceType())) {
+                    throw new IllegalArgumentException("running statistic '" + p.getKey() + "': "
+                            + (array == null ? "not initialized" : "on " + array.getDevice() + "; only CPU tensors are supported"));
+                }
+                ByteBuffer bytes = array.toByteBuffer(true);
+                if (!bytes.isDirect() || bytes.isReadOnly()) {
+                    throw new IllegalArgumentException("running statistic '" + p.getKey() + "': DJL gives no writable"
+                            + " view of its memory, so a refused step could not restore it");
+                }
+                stats.add(p.getValue());
+                statNames.add(p.getKey());
+            }
+        }
         for (int i = 0; i < n; i++) { // only once every parameter passed its checks
             builder.add(nameList.get(i), paramViews.get(i), g[i]);
         }
@@ -291,6 +373,10 @@ public final class DjlOptimizer extends ai.djl.training.optimizer.Optimizer impl
         this.grads = g;
         this.indexById = ids;
         this.delivered = new boolean[n];
+        this.statistics = stats.toArray(new Parameter[0]);
+        this.statisticNames = statNames.toArray(new String[0]);
+        this.statisticsSaved = new MemorySegment[statistics.length];
+        this.statisticAddress = new long[statistics.length];
         this.engine = built;
     }
 
@@ -323,6 +409,18 @@ public final class DjlOptimizer extends ai.djl.training.optimizer.Optimizer impl
      */
     public Optimizer engine() {
         return engine;
+    }
+
+    /**
+     * The block's running statistics (the non-trainable parameters of type {@code RUNNING_MEAN} and
+     * {@code RUNNING_VAR}: BatchNorm's running mean and variance) by their DJL names, in the block's order. DJL's
+     * training-mode forward pass updates them before any optimizer runs; the adapter saves them after every applied
+     * step and puts them back when a step is refused (see the class documentation). Empty before the first step.
+     *
+     * @return the names of the running statistics the adapter restores
+     */
+    public List<String> runningStatistics() {
+        return statisticNames == null ? List.of() : List.of(statisticNames);
     }
 
     /**

@@ -12,6 +12,7 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
@@ -24,6 +25,7 @@ import io.github.sgdsai.AdamW;
 import io.github.sgdsai.FloatSpan;
 import io.github.sgdsai.NameRule;
 import io.github.sgdsai.NonFiniteGradientException;
+import io.github.sgdsai.NonFinitePolicy;
 import io.github.sgdsai.Optimizer;
 import io.github.sgdsai.SgdSai;
 import io.github.sgdsai.schedule.Schedules;
@@ -71,11 +73,27 @@ class DjlOptimizerTest {
                 .add(Linear.builder().setUnits(CLASSES).build());
     }
 
+    /**
+     * An MLP with a BatchNorm: trainable 01Linear_weight/bias, 02BatchNorm_gamma/beta, 04Linear_weight/bias; running
+     * statistics 02BatchNorm_runningMean/runningVar, which DJL's training-mode forward pass updates.
+     */
+    private static Block bnMlp() {
+        return new SequentialBlock()
+                .add(Linear.builder().setUnits(16).build())
+                .add(BatchNorm.builder().build())
+                .add(Activation.reluBlock())
+                .add(Linear.builder().setUnits(CLASSES).build());
+    }
+
     /** A training setup: model, trainer, adapter. */
     private record Setup(Model model, Trainer trainer, DjlOptimizer opt, Block block) implements AutoCloseable {
         static Setup of(Supplier<Optimizer.Builder<?, ?, ?>> builder, long seed) {
+            return of(DjlOptimizerTest::mlp, builder, seed);
+        }
+
+        static Setup of(Supplier<Block> network, Supplier<Optimizer.Builder<?, ?, ?>> builder, long seed) {
             ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed);
-            Block block = mlp();
+            Block block = network.get();
             Model model = Model.newInstance("mlp", Device.cpu());
             model.setBlock(block);
             DjlOptimizer opt = DjlOptimizer.of(block, builder.get());
@@ -87,6 +105,11 @@ class DjlOptimizerTest {
 
         /** Forward and backward on batch {@code k} of a fixed stream; leaves the gradients in the parameters. */
         void backward(int k) {
+            backward(k, x -> { });
+        }
+
+        /** {@link #backward(int)} with the batch's inputs changed by {@code spoil} first. */
+        void backward(int k, java.util.function.Consumer<float[]> spoil) {
             Random r = new Random(1000 + k);
             float[] x = new float[BATCH * IN];
             float[] y = new float[BATCH];
@@ -96,6 +119,7 @@ class DjlOptimizerTest {
             for (int i = 0; i < y.length; i++) {
                 y[i] = r.nextInt(CLASSES);
             }
+            spoil.accept(x);
             try (NDManager sub = trainer.getManager().newSubManager();
                  GradientCollector gc = trainer.newGradientCollector()) {
                 NDArray xs = sub.create(x, new Shape(BATCH, IN));
@@ -117,6 +141,15 @@ class DjlOptimizerTest {
 
         float[][] weights() {
             return params().stream().map(p -> p.getValue().getArray().toFloatArray()).toArray(float[][]::new);
+        }
+
+        /** Every parameter of the block, running statistics included, in the block's order. */
+        float[][] everything() {
+            return block.getParameters().stream().map(p -> p.getValue().getArray().toFloatArray()).toArray(float[][]::new);
+        }
+
+        float[] parameter(String name) {
+            return block.getParameters().get(name).getArray().toFloatArray();
         }
 
         float[][] grads() {
@@ -291,6 +324,130 @@ class DjlOptimizerTest {
                 clean.trainer().step();
             }
             assertBitwise(clean.weights(), s.weights(), "after recovering");
+        }
+    }
+
+    private static byte[] state(DjlOptimizer opt) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        opt.save(out);
+        return out.toByteArray();
+    }
+
+    private static boolean hasNaN(float[] values) {
+        for (float v : values) {
+            if (Float.isNaN(v)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * A NaN in the input: DJL's training-mode forward pass writes NaN into BatchNorm's running mean and variance
+     * (PyTorch's batch_norm updates them in place) before any optimizer runs; the gradients come out NaN and the step
+     * is refused. The adapter then puts the running statistics back to what they were after the last applied step,
+     * so every parameter of the block is bit-identical to before the batch, under THROW (through trainer.step(), after
+     * which the gradients are zeroed by hand) and SKIP_STEP (through trainer.step() or opt.step()); training then goes
+     * on exactly as in a twin that never saw the bad batch. With a good input and a NaN gradient the step is refused
+     * as well, and the batch's (finite) change to the running statistics is undone with it.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"throw", "skip-trainer", "skip-direct", "skip-nan-gradient"})
+    void nanInputRefusedStepLeavesEveryParameterAndRunningStatisticAsItWas(String how) throws IOException {
+        boolean skip = how.startsWith("skip");
+        Supplier<Optimizer.Builder<?, ?, ?>> config =
+                () -> builder("sgdsai").nonFinite(skip ? NonFinitePolicy.SKIP_STEP : NonFinitePolicy.THROW);
+        try (Setup s = Setup.of(DjlOptimizerTest::bnMlp, config, 17); Setup twin = Setup.of(DjlOptimizerTest::bnMlp, config, 17)) {
+            for (int step = 0; step < 2; step++) {
+                s.backward(step);
+                s.trainer().step();
+                twin.backward(step);
+                twin.trainer().step();
+            }
+            assertEquals(List.of("02BatchNorm_runningMean", "02BatchNorm_runningVar"), s.opt().runningStatistics());
+            float[][] before = s.everything();
+            assertBitwise(twin.everything(), before, "the twins train alike");
+            byte[] stateBefore = state(s.opt());
+            float[] meanBefore = s.parameter("02BatchNorm_runningMean");
+
+            if (how.equals("skip-nan-gradient")) { // a good forward pass (it moves the statistics), a NaN gradient
+                s.backward(2);
+                assertFalse(java.util.Arrays.equals(meanBefore, s.parameter("02BatchNorm_runningMean")));
+                try (NDArray g = s.params().get(0).getValue().getArray().getGradient()) {
+                    g.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer().put(1, Float.NaN);
+                }
+            } else {
+                s.backward(2, x -> x[5] = Float.NaN);
+                assertTrue(hasNaN(s.parameter("02BatchNorm_runningMean")), "DJL's forward pass wrote NaN into the running mean");
+                assertTrue(hasNaN(s.parameter("02BatchNorm_runningVar")), "and into the running variance");
+            }
+            if (!skip) {
+                NonFiniteGradientException e = assertThrows(NonFiniteGradientException.class, () -> s.trainer().step());
+                assertTrue(s.params().stream().anyMatch(p -> p.getKey().equals(e.tensor())), e.getMessage());
+                assertArrayEquals(stateBefore, state(s.opt()), "optimizer state untouched");
+                s.opt().zeroGradients();
+            } else if (how.equals("skip-trainer")) {
+                s.trainer().step();
+            } else {
+                assertFalse(s.opt().step());
+            }
+            assertBitwise(before, s.everything(), how + ": every parameter, running statistics included");
+            assertEquals(2, s.opt().engine().steps());
+            assertEquals(skip ? 1 : 0, s.opt().engine().skippedSteps());
+
+            for (int step = 3; step < 6; step++) {
+                s.backward(step);
+                s.trainer().step();
+                twin.backward(step);
+                twin.trainer().step();
+                assertBitwise(twin.everything(), s.everything(), how + ": after good batch " + step);
+            }
+            assertFalse(hasNaN(s.parameter("02BatchNorm_runningVar")));
+            assertEquals(5, s.opt().engine().steps());
+        }
+    }
+
+    /**
+     * The running statistics are saved after each applied step, so a refused very first step cannot restore them:
+     * the adapter first sees the model after that batch's forward pass. The trainable parameters are untouched even
+     * then; the running statistics stay as DJL's forward pass left them (NaN here).
+     */
+    @Test
+    void refusedFirstStepLeavesTrainableParametersButNotRunningStatistics() {
+        try (Setup s = Setup.of(DjlOptimizerTest::bnMlp, () -> builder("adamw").nonFinite(NonFinitePolicy.SKIP_STEP), 19)) {
+            float[][] weights = s.weights();
+            float[] mean = s.parameter("02BatchNorm_runningMean");
+            s.backward(0, x -> x[0] = Float.POSITIVE_INFINITY);
+            s.trainer().step();
+            assertEquals(1, s.opt().engine().skippedSteps());
+            assertBitwise(weights, s.weights(), "trainable parameters after a refused first step");
+            assertFalse(java.util.Arrays.equals(mean, s.parameter("02BatchNorm_runningMean")),
+                    "the first forward pass's change to the running mean stays");
+        }
+    }
+
+    /**
+     * What the adapter does not catch (documented in the README): a finite input large enough (1e20) to overflow the
+     * batch variance makes DJL's forward pass write infinity into the running variance while every gradient stays
+     * finite, so the step is applied and the infinity stays. Checking the inputs before the forward pass is the remedy.
+     */
+    @Test
+    void finiteInputOverflowingTheBatchVarianceIsNotCaught() {
+        try (Setup s = Setup.of(DjlOptimizerTest::bnMlp, () -> builder("sgdsai").nonFinite(NonFinitePolicy.SKIP_STEP), 17)) {
+            s.backward(0);
+            s.trainer().step();
+            s.backward(1, x -> x[5] = 1e20f);
+            assertTrue(s.opt().step(), "the gradients are finite: the step is applied");
+            boolean infinite = false;
+            for (float v : s.parameter("02BatchNorm_runningVar")) {
+                infinite |= v == Float.POSITIVE_INFINITY;
+            }
+            assertTrue(infinite, "the running variance holds infinity");
+            for (float[] w : s.weights()) {
+                for (float v : w) {
+                    assertTrue(Float.isFinite(v));
+                }
+            }
         }
     }
 

@@ -2,12 +2,17 @@
 package io.github.sgdsai.dl4j;
 
 import io.github.sgdsai.CheckpointException;
+import io.github.sgdsai.FloatSpan;
+import io.github.sgdsai.NonFiniteGradientException;
+import io.github.sgdsai.NonFinitePolicy;
 import io.github.sgdsai.Optimizer;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.api.Trainable;
 import org.deeplearning4j.nn.api.TrainingConfig;
 import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.layers.FrozenLayer;
+import org.deeplearning4j.nn.layers.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -52,6 +57,14 @@ import java.util.Objects;
  * Parameters whose DL4J updater is {@link NoOp} (batch-norm running statistics, frozen layers) are left to DL4J
  * exactly as before. DL4J's own updater configuration, its learning rate and its schedules are otherwise ignored.
  *
+ * <p>A non-finite gradient: under {@link io.github.sgdsai.NonFinitePolicy#THROW} {@code fit} throws
+ * {@link NonFiniteGradientException} before anything is written (DL4J's subtraction is never reached). Under
+ * {@link io.github.sgdsai.NonFinitePolicy#SKIP_STEP} the step is skipped and the whole gradient view is set to zero,
+ * the slices of the parameters DL4J keeps included, so that DL4J's subtraction changes nothing: every parameter,
+ * batch-norm running statistics included, stays bit-identical. The gradients of the parameters DL4J updates itself
+ * are checked as well, since a finite input can make a running-variance update infinite while every gradient of the
+ * optimizer's is finite; such a step is refused in the same way and counted by {@link #skippedSteps()}.
+ *
  * <p>Refused at {@code attach} (with the parameter named): float types other than FLOAT, DL4J gradient
  * normalization (use {@link Optimizer.Builder#clipGradNorm}), and DL4J regularization applied after the updater
  * ({@code WeightDecay}; use the optimizer's decoupled {@code weightDecay}).
@@ -70,7 +83,14 @@ public final class Dl4jOptimizer<O extends Optimizer> implements AutoCloseable {
     private final Param[] params;
     private final Optimizer.Tensor[] tensors;
     private final INDArray[] zeroRuns;
+    /** The whole flattened gradient view, DL4J's own parameters' slices included: zeroed when a step is skipped. */
+    private final INDArray allGradients;
     private final boolean miniBatch;
+    /** The parameters DL4J updates itself from the gradient view (batch-norm running statistics): names, gradients. */
+    private final String[] keptNames;
+    private final FloatBuffer[] keptGrads;
+    private long keptSkips;
+    private Optimizer.Skip lastSkip;
     private boolean closed;
 
     /** One DL4J parameter: its views, whether DL4J divides it by the minibatch size, its pre-update regularization. */
@@ -86,7 +106,10 @@ public final class Dl4jOptimizer<O extends Optimizer> implements AutoCloseable {
             tensors[i] = optimizer.tensor(params[i].name);
         }
         this.zeroRuns = plan.zeroRuns.toArray(new INDArray[0]);
+        this.allGradients = plan.flatGrads.reshape(plan.flatGrads.length());
         this.miniBatch = plan.miniBatch;
+        this.keptNames = plan.keptNames.toArray(new String[0]);
+        this.keptGrads = plan.keptGrads.toArray(new FloatBuffer[0]);
     }
 
     /**
@@ -194,6 +217,9 @@ public final class Dl4jOptimizer<O extends Optimizer> implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("the sgdsai optimizer attached to this network was closed");
         }
+        if (optimizer.nonFinitePolicy() != NonFinitePolicy.UNCHECKED && refuseForKeptGradient()) {
+            return;
+        }
         for (int i = 0; i < params.length; i++) { // the order of BaseMultiLayerUpdater: divide, then L1/L2
             Param p = params[i];
             if (miniBatch && p.divide) {
@@ -203,10 +229,89 @@ public final class Dl4jOptimizer<O extends Optimizer> implements AutoCloseable {
                 r.apply(p.param, p.grad, tensors[i].group().lr(), iteration, epoch);
             }
         }
-        optimizer.step(); // throws (parameters and state untouched) on a non-finite gradient under THROW
+        // throws (parameters and state untouched) on a non-finite gradient under THROW
+        if (!optimizer.step()) {
+            // skipped under SKIP_STEP: DL4J's params.subi(gradient) follows, and it would still apply the gradient
+            // slices of the parameters DL4J keeps (batch-norm running statistics: NaN after a NaN batch). Zeroing the
+            // whole view makes that subtraction change nothing, every parameter included.
+            allGradients.assign(0);
+            lastSkip = optimizer.lastSkip();
+            return;
+        }
         for (INDArray run : zeroRuns) {
             run.assign(0);
         }
+    }
+
+    /**
+     * Whether the step must be refused because the gradient of a parameter DL4J updates itself (a batch-norm running
+     * statistic) is non-finite while every gradient the optimizer owns is finite (otherwise the optimizer refuses the
+     * step itself, naming its own tensor). A finite input large enough to overflow a batch variance does this. Under
+     * {@code THROW} it throws, before anything changed; under {@code SKIP_STEP} it zeroes the whole gradient view (so
+     * DL4J's subtraction changes nothing) and records the skip.
+     */
+    private boolean refuseForKeptGradient() {
+        for (int k = 0; k < keptGrads.length; k++) {
+            int bad = firstNonFinite(keptGrads[k]);
+            if (bad < 0) {
+                continue;
+            }
+            for (Optimizer.Tensor t : tensors) { // rare path: only when a kept gradient is already bad
+                if (!t.isFrozen() && firstNonFinite(t.grad()) >= 0) { // frozen tensors: not checked by the step
+                    return false;
+                }
+            }
+            float value = keptGrads[k].get(bad);
+            if (optimizer.nonFinitePolicy() == NonFinitePolicy.THROW) {
+                throw new NonFiniteGradientException(keptNames[k], bad, value);
+            }
+            allGradients.assign(0);
+            keptSkips++;
+            lastSkip = new Optimizer.Skip(optimizer.steps(), keptNames[k], bad, value);
+            return true;
+        }
+        return false;
+    }
+
+    private static int firstNonFinite(FloatBuffer b) {
+        for (int i = 0, n = b.capacity(); i < n; i++) {
+            if (!Float.isFinite(b.get(i))) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static int firstNonFinite(FloatSpan s) {
+        for (int i = 0, n = s.length(); i < n; i++) {
+            if (!Float.isFinite(s.get(i))) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Training iterations skipped under {@link NonFinitePolicy#SKIP_STEP}: the optimizer's skipped steps
+     * ({@code optimizer().skippedSteps()}, which a checkpoint restores) plus those this adapter skipped since
+     * {@code attach} because the gradient of a parameter DL4J updates itself (a batch-norm running statistic) was
+     * non-finite while every gradient of the optimizer's was finite.
+     *
+     * @return the number of skipped iterations
+     */
+    public long skippedSteps() {
+        return optimizer.skippedSteps() + keptSkips;
+    }
+
+    /**
+     * The most recent iteration skipped under {@link NonFinitePolicy#SKIP_STEP} since {@code attach}, for either
+     * reason of {@link #skippedSteps()}: the DL4J parameter (an optimizer tensor or a running statistic), the index
+     * and the value of the first non-finite gradient.
+     *
+     * @return the last skip, or {@code null} if none
+     */
+    public Optimizer.Skip lastSkip() {
+        return lastSkip;
     }
 
     /**
@@ -289,6 +394,8 @@ public final class Dl4jOptimizer<O extends Optimizer> implements AutoCloseable {
         final List<Param> params = new ArrayList<>();
         final List<long[]> spans = new ArrayList<>();
         final List<INDArray> zeroRuns = new ArrayList<>();
+        final List<String> keptNames = new ArrayList<>();
+        final List<FloatBuffer> keptGrads = new ArrayList<>();
         O optimizer;
 
         Builder(INDArray flatParams, INDArray flatGrads, boolean miniBatch) {
@@ -354,8 +461,12 @@ public final class Dl4jOptimizer<O extends Optimizer> implements AutoCloseable {
                 INDArray paramView = flatParams.reshape(flatParams.length()).get(NDArrayIndex.interval(offset, offset + length));
                 INDArray gradView = flatGrads.reshape(flatGrads.length()).get(NDArrayIndex.interval(offset, offset + length));
                 IUpdater updater = conf.getUpdaterByParam(e.getKey());
-                if (updater instanceof NoOp) {
-                    continue; // DL4J's own: batch-norm running statistics, frozen layers
+                if (updater instanceof NoOp) { // DL4J's own: batch-norm running statistics, frozen layers
+                    if (!(layer instanceof FrozenLayer) && !(layer instanceof FrozenLayerWithBackprop)) {
+                        keptNames.add(name); // DL4J subtracts their gradient slices: checked for non-finite values
+                        keptGrads.add(gradMemory.slice((int) offset, (int) length));
+                    }
+                    continue;
                 }
                 List<Regularization> regs = new ArrayList<>();
                 List<Regularization> configured = conf.getRegularizationByParam(e.getKey());

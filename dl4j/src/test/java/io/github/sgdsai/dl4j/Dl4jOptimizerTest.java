@@ -292,6 +292,183 @@ class Dl4jOptimizerTest {
         }
     }
 
+    /** {@code fit} of either kind of model. */
+    private static void fit(Model model, DataSet ds) {
+        if (model instanceof MultiLayerNetwork net) {
+            net.fit(ds);
+        } else {
+            ((ComputationGraph) model).fit(ds);
+        }
+    }
+
+    /** Inference (test mode: the batch-norm running statistics are used) of either kind of model. */
+    private static INDArray output(Model model, INDArray features) {
+        return model instanceof MultiLayerNetwork net ? net.output(features, false)
+                : ((ComputationGraph) model).outputSingle(false, features);
+    }
+
+    private static <O extends Optimizer> Dl4jOptimizer<O> attach(Model model, Optimizer.Builder<?, ?, O> builder) {
+        return model instanceof MultiLayerNetwork net ? Dl4jOptimizer.attach(net, builder)
+                : Dl4jOptimizer.attach((ComputationGraph) model, builder);
+    }
+
+    private static byte[] state(Optimizer opt) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            opt.save(out);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * Under SKIP_STEP, a batch whose gradient is non-finite ({@code spoil} puts a NaN or Inf into it) leaves every
+     * parameter of the model bit-identical, the batch-norm running statistics included (DL4J, not the optimizer,
+     * updates those from the gradient view after the updater has run), and the optimizer's state exactly as a step
+     * skipped on the optimizer itself leaves it; later batches train exactly as on a twin that never saw the bad one.
+     */
+    private static <O extends Optimizer> void assertSkippedBatchChangesNothing(Supplier<Model> fresh,
+            Supplier<Optimizer.Builder<?, ?, O>> config, java.util.function.Consumer<DataSet> spoil) {
+        Model model = fresh.get();
+        Model twin = fresh.get();
+        try (Dl4jOptimizer<O> opt = attach(model, config.get().nonFinite(NonFinitePolicy.SKIP_STEP));
+             Dl4jOptimizer<O> twinOpt = attach(twin, config.get().nonFinite(NonFinitePolicy.SKIP_STEP))) {
+            List<String> statistics = new ArrayList<>(model.paramTable().keySet());
+            statistics.removeAll(opt.parameterNames());
+            assertEquals(2, statistics.size(), "the batch-norm running statistics stay DL4J's: " + statistics);
+            for (int step = 0; step < 2; step++) { // momentum and running statistics away from their initial values
+                fit(model, Nets.batch(700 + step, BATCH));
+                fit(twin, Nets.batch(700 + step, BATCH));
+            }
+            assertArrayEquals(Nets.allParams(twin), Nets.allParams(model), "the twins train alike");
+            float[] params = Nets.allParams(model);
+            Map<String, float[]> stats = new LinkedHashMap<>();
+            for (String name : statistics) {
+                stats.put(name, Nets.param(model, name));
+            }
+            DataSet bad = Nets.batch(702, BATCH);
+            spoil.accept(bad);
+
+            fit(model, bad);
+
+            assertEquals(1, opt.optimizer().skippedSteps());
+            assertEquals(1, opt.skippedSteps());
+            assertEquals(opt.optimizer().lastSkip(), opt.lastSkip());
+            assertEquals(2, opt.optimizer().steps());
+            assertTrue(opt.parameterNames().contains(opt.optimizer().lastSkip().tensor()), opt.optimizer().lastSkip().toString());
+            for (String name : statistics) {
+                assertArrayEquals(stats.get(name), Nets.param(model, name), name + ": running statistic untouched");
+            }
+            assertArrayEquals(params, Nets.allParams(model), "every parameter bit-identical");
+            // the same skip made directly on the optimizer (a non-finite gradient, step() returns false): same state
+            twinOpt.optimizer().tensors().get(0).grad().set(0, Float.NaN);
+            assertFalse(twinOpt.optimizer().step());
+            assertArrayEquals(state(twinOpt.optimizer()), state(opt.optimizer()), "optimizer state as a plain skip leaves it");
+            INDArray probe = Nets.batch(799, BATCH).getFeatures();
+            assertArrayEquals(output(twin, probe).ravel().toFloatVector(), output(model, probe).ravel().toFloatVector(), "inference unchanged");
+
+            for (int step = 3; step < 6; step++) { // good batches train on, as if the bad one had never come
+                fit(model, Nets.batch(700 + step, BATCH));
+                fit(twin, Nets.batch(700 + step, BATCH));
+                assertArrayEquals(Nets.allParams(twin), Nets.allParams(model), "after good batch " + step);
+            }
+            assertEquals(5, opt.optimizer().steps());
+            assertFalse(java.util.Arrays.equals(params, Nets.allParams(model)), "training moved on");
+            for (String name : statistics) {
+                assertFalse(java.util.Arrays.equals(stats.get(name), Nets.param(model, name)), name + " still updated by DL4J");
+            }
+            for (float v : Nets.allParams(model)) {
+                assertTrue(Float.isFinite(v));
+            }
+            for (float v : output(model, probe).ravel().toFloatVector()) {
+                assertTrue(Float.isFinite(v));
+            }
+        }
+    }
+
+    @Test
+    void skippedNanInputBatchLeavesBatchNormStatisticsBitIdentical() {
+        assertSkippedBatchChangesNothing(() -> Nets.cnn(21, true, b -> { }), Dl4jOptimizerTest::sgdsai,
+                bad -> bad.getFeatures().putScalar(3, 17, Float.NaN));
+    }
+
+    @Test
+    void skippedNanLabelBatchLeavesBatchNormStatisticsBitIdentical() {
+        // the labels spoil only the gradients: DL4J's running-statistics update from this batch is finite, and still
+        // must not be applied when the step is skipped
+        assertSkippedBatchChangesNothing(() -> Nets.cnn(22, true, b -> { }),
+                () -> AdamW.builder().backend("scalar").lr(1e-3).weightDecay(0.1),
+                bad -> bad.getLabels().putScalar(4, 1, Float.NaN));
+    }
+
+    @Test
+    void computationGraphSkippedBatchLeavesBatchNormStatisticsBitIdentical() {
+        assertSkippedBatchChangesNothing(() -> Nets.graphWithBatchNorm(23), Dl4jOptimizerTest::sgdsai,
+                bad -> bad.getFeatures().putScalar(2, 5, Float.NaN));
+        assertSkippedBatchChangesNothing(() -> Nets.graphWithBatchNorm(24),
+                () -> AdamMini.builder().backend("scalar").lr(1e-3),
+                bad -> bad.getLabels().putScalar(0, 0, Float.POSITIVE_INFINITY));
+    }
+
+    /**
+     * A finite input large enough (1e30) to overflow a batch variance: every gradient of the optimizer's stays finite,
+     * but DL4J's update of the running variance is infinite (and would turn NaN at the next batch). The adapter checks
+     * the gradients of the parameters DL4J updates itself as well: under THROW {@code fit} throws naming that
+     * parameter with nothing changed; under SKIP_STEP the iteration is skipped (counted by the adapter, not by the
+     * optimizer, whose gradients were fine), every parameter stays bit-identical, and training goes on as in a twin
+     * that never saw the batch.
+     */
+    private static void assertOverflowingBatchIsRefused(Supplier<Model> fresh, java.util.function.Consumer<DataSet> spoil) {
+        Model model = fresh.get();
+        try (Dl4jOptimizer<SgdSai> opt = attach(model, sgdsai())) {
+            fit(model, Nets.batch(710, BATCH));
+            float[] params = Nets.allParams(model);
+            byte[] state = state(opt.optimizer());
+            DataSet bad = Nets.batch(711, BATCH);
+            spoil.accept(bad);
+            NonFiniteGradientException e = assertThrows(NonFiniteGradientException.class, () -> fit(model, bad));
+            assertFalse(opt.parameterNames().contains(e.tensor()), "a parameter DL4J keeps: " + e.getMessage());
+            assertTrue(model.paramTable().containsKey(e.tensor()), e.getMessage());
+            assertArrayEquals(params, Nets.allParams(model), "nothing changed");
+            assertArrayEquals(state, state(opt.optimizer()), "optimizer state untouched");
+            assertEquals(0, opt.skippedSteps());
+        }
+        Model skipping = fresh.get();
+        Model twin = fresh.get();
+        try (Dl4jOptimizer<SgdSai> opt = attach(skipping, sgdsai().nonFinite(NonFinitePolicy.SKIP_STEP));
+             Dl4jOptimizer<SgdSai> twinOpt = attach(twin, sgdsai().nonFinite(NonFinitePolicy.SKIP_STEP))) {
+            fit(skipping, Nets.batch(710, BATCH));
+            fit(twin, Nets.batch(710, BATCH));
+            float[] params = Nets.allParams(skipping);
+            byte[] state = state(opt.optimizer());
+            DataSet bad = Nets.batch(711, BATCH);
+            spoil.accept(bad);
+            fit(skipping, bad);
+            assertEquals(1, opt.skippedSteps());
+            assertEquals(0, opt.optimizer().skippedSteps(), "the optimizer's own gradients were finite");
+            assertFalse(opt.parameterNames().contains(opt.lastSkip().tensor()), opt.lastSkip().toString());
+            assertTrue(Float.isInfinite(opt.lastSkip().value()) || Float.isNaN(opt.lastSkip().value()));
+            assertEquals(1, opt.lastSkip().step());
+            assertArrayEquals(params, Nets.allParams(skipping), "every parameter bit-identical");
+            assertArrayEquals(state, state(opt.optimizer()), "optimizer state untouched");
+            for (int step = 2; step < 5; step++) {
+                fit(skipping, Nets.batch(710 + step, BATCH));
+                fit(twin, Nets.batch(710 + step, BATCH));
+                assertArrayEquals(Nets.allParams(twin), Nets.allParams(skipping), "after good batch " + step);
+            }
+            for (float v : Nets.allParams(skipping)) {
+                assertTrue(Float.isFinite(v));
+            }
+        }
+    }
+
+    @Test
+    void overflowingBatchIsRefusedThoughTheOptimizersGradientsAreFinite() {
+        assertOverflowingBatchIsRefused(() -> Nets.cnn(25, true, b -> { }), bad -> bad.getFeatures().putScalar(3, 17, 1e30f));
+        assertOverflowingBatchIsRefused(() -> Nets.graphWithBatchNorm(26), bad -> bad.getFeatures().putScalar(3, 17, 1e30f));
+    }
+
     @Test
     void batchNormStatisticsStayWithDl4j() {
         MultiLayerNetwork net = Nets.cnn(15, true, b -> { });

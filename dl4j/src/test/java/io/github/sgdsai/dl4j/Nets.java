@@ -75,6 +75,24 @@ final class Nets {
         return g;
     }
 
+    /**
+     * A graph with batch normalization on a dense layer (dense "hidden", batch norm "bn", softmax "out") on flat
+     * 64-element inputs: DL4J's rank-2 batch-norm path, where the convolutional {@link #cnn} takes the rank-4 one.
+     */
+    static ComputationGraph graphWithBatchNorm(long seed) {
+        ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(seed).dataType(DataType.FLOAT)
+                .updater(new Sgd(0.1)).weightInit(WeightInit.XAVIER).graphBuilder()
+                .addInputs("in")
+                .addLayer("hidden", new DenseLayer.Builder().nIn(SIDE * SIDE).nOut(12).activation(Activation.IDENTITY).build(), "in")
+                .addLayer("bn", new BatchNormalization.Builder().nOut(12).build(), "hidden")
+                .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(12).nOut(CLASSES)
+                        .activation(Activation.SOFTMAX).build(), "bn")
+                .setOutputs("out").build();
+        ComputationGraph g = new ComputationGraph(conf);
+        g.init();
+        return g;
+    }
+
     /** A minibatch of random images (flat, 64 floats each) with one-hot labels; the same for the same seed. */
     static DataSet batch(long seed, int n) {
         Random r = new Random(seed);

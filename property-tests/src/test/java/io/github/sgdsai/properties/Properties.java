@@ -58,8 +58,10 @@ final class Properties {
 
     /** g-SNR of {@code g} as the optimizer computes it at a first step on {@code target}. */
     static double gsnr(Target target, Storage storage, float[] g, double eps) {
-        try (SgdSai opt = SgdSai.builder().lr(0).eps(eps).backend(target.backend()).threads(target.threads())
-                .nonFinite(NonFinitePolicy.UNCHECKED).add("g", FloatSpan.of(new float[g.length]), storage.of(g)).build()) {
+        // Scaling.NONE: the g-SNR is computed and kept as ever, but a g-SNR beyond float does not refuse the step
+        try (SgdSai opt = SgdSai.builder().lr(0).eps(eps).scaling(io.github.sgdsai.Scaling.NONE).backend(target.backend())
+                .threads(target.threads()).nonFinite(NonFinitePolicy.UNCHECKED)
+                .add("g", FloatSpan.of(new float[g.length]), storage.of(g)).build()) {
             opt.step();
             return opt.tensor("g").gsnr();
         }

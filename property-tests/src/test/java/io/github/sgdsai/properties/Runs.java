@@ -279,6 +279,12 @@ final class Runs {
         return walk(checkpoint, gsnrs);
     }
 
+    /** The values of a version-3 checkpoint: every state buffer's floats, without header and checksums. */
+    static byte[] values(byte[] checkpoint) {
+        int from = 16 + ByteBuffer.wrap(checkpoint).getInt(12) + 4;
+        return java.util.Arrays.copyOfRange(checkpoint, from, checkpoint.length - 4);
+    }
+
     /** Where a version-3 checkpoint keeps its skipped-steps count (after magic, version, header length, id, steps). */
     static int skippedOffset(byte[] checkpoint) {
         return 16 + 4 + ByteBuffer.wrap(checkpoint).getInt(16) + 8;

@@ -692,7 +692,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
         }
         float[][] p = new float[n][];
         Optimizer.Builder<?, ?, ?> b = Builder.configured(cfg);
-        b.backend(backend).threads(1);
+        b.backend(backend).threads(1).optionalRules(); // the rules were checked on the whole model (probe)
         for (int j = 0; j < n; j++) {
             p[j] = s.params()[j].clone();
             b.add(lay.names[lay.tensor[k][j]], p[j], scaled(g.slices()[j], clip));
@@ -1095,7 +1095,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
     private void verifyShard(Shard.State s) throws IOException {
         int k = s.shard();
         Optimizer.Builder<?, ?, ?> b = Builder.configured(config);
-        b.backend("scalar").threads(1);
+        b.backend("scalar").threads(1).optionalRules(); // the rules were checked on the whole model (probe)
         for (int j = 0; j < s.params().length; j++) {
             b.add(layout.names[layout.tensor[k][j]], s.params()[j].clone(), new float[s.params()[j].length]);
         }
