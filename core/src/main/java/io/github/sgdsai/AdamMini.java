@@ -136,7 +136,7 @@ public final class AdamMini extends Optimizer {
             }
         }
 
-        /** @return one block per element (plain Adam) */
+        /** {@return one block per element (plain Adam)} */
         public static Partition perElement() {
             return new Partition(Kind.ELEMENTS, 0);
         }
@@ -162,7 +162,7 @@ public final class AdamMini extends Optimizer {
             return new Partition(Kind.HEADS, heads);
         }
 
-        /** @return the whole tensor as one block */
+        /** {@return the whole tensor as one block} */
         public static Partition whole() {
             return new Partition(Kind.WHOLE, 0);
         }

@@ -34,7 +34,11 @@ public final class Backends {
     private Backends() {
     }
 
-    /** Every provider found on the module path or class path, the built-in scalar one included, best first. */
+    /**
+     * Every provider found on the module path or class path, the built-in scalar one included, best first.
+     *
+     * @return every provider found, the built-in scalar one included, best first
+     */
     public static List<BackendProvider> providers() {
         List<BackendProvider> found = new ArrayList<>();
         found.add(new ScalarBackendProvider());
@@ -51,6 +55,9 @@ public final class Backends {
      * Creates the backend named {@code name}, or the best runnable one when {@code name} is {@code null}
      * (after consulting {@value #PROPERTY}).
      *
+     * @param name the backend's name, or {@code null} for the best runnable one
+     * @param options the settings to create it with
+     * @return the backend
      * @throws IllegalArgumentException if a backend was asked for by name and is not present or cannot run
      */
     public static Backend create(String name, BackendOptions options) {

@@ -6,7 +6,6 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.BufferUnderflowException;
@@ -39,8 +38,8 @@ import java.util.zip.CRC32C;
  * headerCrc: CRC-32C of every byte before it; crc: CRC-32C of every byte before it
  * </pre>
  * Versions 1 and 2 are still read (they interleave each tensor's values with its metadata). Reading streams through
- * a 64 KiB buffer into one off-heap staging copy of the target's state, so that nothing changes unless the whole
- * checkpoint checks out; every length is checked against the target before anything is allocated for it.
+ * a 64 KiB buffer into new state buffers (allocated as the backend allocates state), which replace the old ones only
+ * once the whole checkpoint checked out; every length is checked against the target before anything is allocated.
  */
 final class Checkpoint {
     static final int VERSION = 3;
@@ -88,25 +87,26 @@ final class Checkpoint {
                       Scaling scaling, boolean amsgrad) {
     }
 
-    /** A tensor's restored scalars and staged buffers (null where the checkpoint has none), in slot order. */
-    record TensorState(long steps, double gsnr, float scale, MemorySegment[] buffers) {
+    /**
+     * A tensor's restored scalars and its state buffers as read (new spans, allocated as the backend allocates state
+     * for this tensor; null where the checkpoint has none), in slot order.
+     */
+    record TensorState(long steps, double gsnr, float scale, FloatSpan[] buffers) {
     }
 
     /**
      * A checkpoint that checked out: everything {@link Optimizer#load} applies. {@code tensors} follows
-     * {@link Optimizer#tensors()}; the staged buffers live in {@code arena}, which the caller closes.
+     * {@link Optimizer#tensors()}.
      */
-    record State(long steps, long skippedSteps, double extra, List<GroupState> groups, TensorState[] tensors,
-                 Arena arena) implements AutoCloseable {
-        /** Copies staged buffer {@code k} of tensor {@code ti} into {@code dst}: one bulk byte-swapping copy. */
-        void copyTo(int ti, int k, FloatSpan dst) {
-            MemorySegment.copy(tensors[ti].buffers[k], BIG_FLOAT, 0, dst.segment(), dst.layout(), 0, dst.length());
-        }
+    record State(long steps, long skippedSteps, double extra, List<GroupState> groups, TensorState[] tensors) {
+    }
 
-        @Override
-        public void close() {
-            arena.close();
-        }
+    /**
+     * A new span for buffer slot {@code k} of {@code t}, on its parameter's kind of storage (slot 0 as the backend
+     * allocates momentum): where a checkpoint's values are read, to become the state once all of it checked out.
+     */
+    private static FloatSpan stage(Optimizer opt, Optimizer.Tensor t, int k, int length) {
+        return k == 0 ? opt.backend.allocateMomentum(t.param()) : opt.backend.allocateState(t.param(), length);
     }
 
     // ------------------------------------------------------------------------------------------------ writing
@@ -320,13 +320,18 @@ final class Checkpoint {
             }
         }
 
-        /** Reads {@code bytes} raw bytes into {@code dst}, or skips them when {@code dst} is null. */
-        void readInto(MemorySegment dst, long bytes, byte[] chunk) throws IOException {
-            for (long off = 0; off < bytes; off += chunk.length) {
-                int n = (int) Math.min(chunk.length, bytes - off);
-                readFully(chunk, 0, n);
+        /**
+         * Reads {@code count} big-endian floats into {@code dst} (a chunk at a time, each one bulk byte-swapping copy),
+         * or skips them when {@code dst} is null.
+         */
+        void readFloats(FloatSpan dst, long count, byte[] chunk) throws IOException {
+            MemorySegment src = MemorySegment.ofArray(chunk);
+            int perChunk = chunk.length / 4;
+            for (long from = 0; from < count; from += perChunk) {
+                int n = (int) Math.min(perChunk, count - from);
+                readFully(chunk, 0, 4 * n);
                 if (dst != null) {
-                    MemorySegment.copy(chunk, 0, dst, ValueLayout.JAVA_BYTE, off, n);
+                    MemorySegment.copy(src, BIG_FLOAT, 0, dst.segment(), dst.layout(), 4 * from, n);
                 }
             }
         }
@@ -374,20 +379,14 @@ final class Checkpoint {
             throw new CheckpointException("checkpoint version " + version + " is not supported (this library reads "
                     + "versions 1 to " + VERSION + ")");
         }
-        Arena arena = Arena.ofConfined();
-        try {
-            State s = version == VERSION ? readV3(input, opt, matching, arena) : readLegacy(input, opt, matching, version, arena);
-            input.expectEnd();
-            return s;
-        } catch (IOException | RuntimeException | Error e) {
-            arena.close();
-            throw e;
-        }
+        State s = version == VERSION ? readV3(input, opt, matching) : readLegacy(input, opt, matching, version);
+        input.expectEnd();
+        return s;
     }
 
     // ------------------------------------------------------------------------------------------------ format 3
 
-    private static State readV3(Input input, Optimizer opt, TensorMatching matching, Arena arena) throws IOException {
+    private static State readV3(Input input, Optimizer opt, TensorMatching matching) throws IOException {
         int headerLength = input.readInt();
         long limit = 4L * header(opt).length + (1 << 20);
         if (headerLength < 0 || headerLength > limit) {
@@ -471,17 +470,17 @@ final class Checkpoint {
             // The header fits the optimizer: stage the data, then check the whole file's checksum.
             byte[] chunk = new byte[CHUNK];
             for (FileTensor f : files) {
-                MemorySegment[] staged = new MemorySegment[3];
+                FloatSpan[] staged = new FloatSpan[3];
                 for (int k = 0; k < 3; k++) {
                     if (f.bufferLengths[k] >= 0) {
-                        staged[k] = arena.allocate(4 * f.bufferLengths[k], 4);
-                        input.readInto(staged[k], 4 * f.bufferLengths[k], chunk);
+                        staged[k] = stage(opt, f.target, k, (int) f.bufferLengths[k]);
+                        input.readFloats(staged[k], f.bufferLengths[k], chunk);
                     }
                 }
                 restored[f.targetIndex] = new TensorState(f.steps, f.gsnr, f.scale, staged);
             }
             input.verifyChecksum("");
-            return new State(steps, skipped, extra, groups, restored, arena);
+            return new State(steps, skipped, extra, groups, restored);
         } catch (BufferUnderflowException e) {
             throw new CheckpointException("checkpoint header is truncated: it ends inside an entry", e);
         } catch (IllegalArgumentException e) {
@@ -695,7 +694,7 @@ final class Checkpoint {
      * right after its metadata. Values of a tensor the optimizer does not have are skipped; reading stops once more
      * bytes have come than the optimizer's own state could take.
      */
-    private static State readLegacy(Input input, Optimizer opt, TensorMatching matching, int version, Arena arena)
+    private static State readLegacy(Input input, Optimizer opt, TensorMatching matching, int version)
             throws IOException {
         boolean v1 = version == 1;
         Optimizer.Kind kind = v1 ? Optimizer.Kind.SGD_SAI : kindOf(input.readByte());
@@ -719,7 +718,7 @@ final class Checkpoint {
         }
         List<GroupState> groups = new ArrayList<>(groupCount);
         List<FileTensor> files = new ArrayList<>();
-        List<MemorySegment[]> staged = new ArrayList<>();
+        List<FloatSpan[]> staged = new ArrayList<>();
         Map<String, Integer> index = new HashMap<>();
         List<Optimizer.Tensor> targets = opt.tensors();
         for (int i = 0; i < targets.size(); i++) {
@@ -772,7 +771,7 @@ final class Checkpoint {
                         Integer i = index.get(name);
                         t = i == null ? null : targets.get(i);
                     }
-                    MemorySegment[] buffers = new MemorySegment[3];
+                    FloatSpan[] buffers = new FloatSpan[3];
                     for (int k = 0; k < (v1 ? 1 : 3); k++) {
                         if (!flag(input.readByte(), where + " buffer " + k + " present")) {
                             continue;
@@ -783,8 +782,8 @@ final class Checkpoint {
                         }
                         f.bufferLengths[k] = n;
                         boolean fits = t != null && t.length() == length && n == expectedLength(t, kind, k);
-                        buffers[k] = fits ? arena.allocate(4L * n, 4) : null;
-                        input.readInto(buffers[k], 4L * n, chunk);
+                        buffers[k] = fits ? stage(opt, t, k, n) : null;
+                        input.readFloats(buffers[k], n, chunk);
                     }
                     files.add(f);
                     staged.add(buffers);
@@ -800,7 +799,7 @@ final class Checkpoint {
             FileTensor f = files.get(i);
             restored[f.targetIndex] = new TensorState(f.steps, f.gsnr, f.scale, staged.get(i));
         }
-        return new State(steps, skipped, extra, groups, restored, arena);
+        return new State(steps, skipped, extra, groups, restored);
     }
 
     private static Optimizer.Kind kindOf(byte code) throws CheckpointException {

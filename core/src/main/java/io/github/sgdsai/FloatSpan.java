@@ -23,6 +23,17 @@ import java.util.Objects;
  *
  * <p>A span can also stand for data that lives in an accelerator's memory ({@link #deviceResident}): a backend
  * creates it, and the optimizer hands it only to that backend.
+ *
+ * <p>Example: one flat parameter array and one direct gradient buffer, each cut into two tensors.
+ * <pre>{@code
+ * float[] params = new float[784 * 10 + 10];
+ * FloatBuffer grads = ByteBuffer.allocateDirect(4 * params.length).order(ByteOrder.nativeOrder()).asFloatBuffer();
+ * FloatSpan w = FloatSpan.of(params, 0, 7840), b = FloatSpan.of(params, 7840, 10);
+ * FloatSpan dw = FloatSpan.of(grads.slice(0, 7840)), db = FloatSpan.of(grads.slice(7840, 10));
+ * try (SgdSai opt = SgdSai.builder().lr(1e-2).add("fc.weight", w, dw).add("fc.bias", b, db).build()) {
+ *     // fill grads, then opt.step() updates params in place
+ * }
+ * }</pre>
  */
 public final class FloatSpan {
     private static final ValueLayout.OfFloat BIG = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
@@ -60,7 +71,12 @@ public final class FloatSpan {
         this.deviceHandle = deviceHandle;
     }
 
-    /** A span over the whole array. */
+    /**
+     * A span over the whole array.
+     *
+     * @param array the array; the span reads and writes it, no copy
+     * @return a span over the whole array
+     */
     public static FloatSpan of(float[] array) {
         Objects.requireNonNull(array, "array is null");
         return of(array, 0, array.length);
@@ -69,6 +85,10 @@ public final class FloatSpan {
     /**
      * A span over {@code array[offset .. offset + length)}.
      *
+     * @param array the array; the span reads and writes it, no copy
+     * @param offset index in {@code array} of the span's element 0
+     * @param length number of floats
+     * @return a span over {@code array[offset .. offset + length)}
      * @throws IllegalArgumentException if the range does not lie inside the array
      */
     public static FloatSpan of(float[] array, int offset, int length) {
@@ -81,7 +101,12 @@ public final class FloatSpan {
         return new FloatSpan(array, offset, seg, ByteOrder.nativeOrder(), length, false, false, array);
     }
 
-    /** A span over {@code buffer} from its position to its limit; the buffer's position is not changed. */
+    /**
+     * A span over {@code buffer} from its position to its limit; the buffer's position is not changed.
+     *
+     * @param buffer the buffer; the span reads and writes it, no copy
+     * @return a span over {@code buffer} from its position to its limit; the buffer's position is not changed
+     */
     public static FloatSpan of(FloatBuffer buffer) {
         Objects.requireNonNull(buffer, "buffer is null");
         int len = buffer.remaining();
@@ -100,6 +125,7 @@ public final class FloatSpan {
      * {@code backend}, which computes on the device data; the optimizer touches host mirrors only where the backend
      * makes them current first (a checkpoint's momentum, the value in a non-finite gradient report).
      *
+     * @return a device-resident span
      * @param hostMirror the host copy, {@code 4 * length} bytes
      * @param backend    the name of the backend that owns the device data, e.g. {@code "tornado"}
      * @param handle     what the backend needs to find the device data; opaque to everyone else
@@ -116,22 +142,40 @@ public final class FloatSpan {
                 hostMirror.isReadOnly(), true, hostMirror, backend, handle);
     }
 
-    /** Whether the data lives in a device's memory (see {@link #deviceResident}). */
+    /**
+     * Whether the data lives in a device's memory (see {@link #deviceResident}).
+     *
+     * @return whether the data lives in a device's memory (see {@link #deviceResident})
+     */
     public boolean isDeviceResident() {
         return residentOn != null;
     }
 
-    /** Name of the backend whose device holds the data, or {@code null} for host memory. */
+    /**
+     * Name of the backend whose device holds the data, or {@code null} for host memory.
+     *
+     * @return the name of the backend whose device holds the data, or {@code null} for host memory
+     */
     public String residentBackend() {
         return residentOn;
     }
 
-    /** The backend's handle to the device data, or {@code null} for host memory. */
+    /**
+     * The backend's handle to the device data, or {@code null} for host memory.
+     *
+     * @return the backend's handle to the device data, or {@code null} for host memory
+     */
     public Object deviceHandle() {
         return deviceHandle;
     }
 
-    /** A new zero-filled span on the same kind of storage as {@code like}: direct memory for a direct span, else a {@code float[]}. */
+    /**
+     * A new zero-filled span on the same kind of storage as {@code like}: direct memory for a direct span, else a {@code float[]}.
+     *
+     * @param like the span whose kind of storage the new one has
+     * @param length number of floats
+     * @return a new zero-filled span of {@code length} floats
+     */
     public static FloatSpan allocateLike(FloatSpan like, int length) {
         if (like.direct) {
             FloatBuffer fb = ByteBuffer.allocateDirect(4 * length).order(ByteOrder.nativeOrder()).asFloatBuffer();
@@ -140,12 +184,21 @@ public final class FloatSpan {
         return of(new float[length]);
     }
 
-    /** Number of floats in the span. */
+    /**
+     * Number of floats in the span.
+     *
+     * @return the number of floats in the span
+     */
     public int length() {
         return length;
     }
 
-    /** Element {@code i} (0-based within the span). */
+    /**
+     * Element {@code i} (0-based within the span).
+     *
+     * @param i index within the span, from 0
+     * @return element {@code i} of the span
+     */
     public float get(int i) {
         if (array != null) {
             return array[arrayOffset + i];
@@ -154,7 +207,12 @@ public final class FloatSpan {
         return bigEndian ? segment.getAtIndex(BIG, i) : segment.getAtIndex(LITTLE, i);
     }
 
-    /** Sets element {@code i} (0-based within the span). */
+    /**
+     * Sets element {@code i} (0-based within the span).
+     *
+     * @param i index within the span, from 0
+     * @param v the new value
+     */
     public void set(int i, float v) {
         if (array != null) {
             array[arrayOffset + i] = v;
@@ -165,47 +223,83 @@ public final class FloatSpan {
         }
     }
 
-    /** Whether the span is a slice of a {@code float[]} ({@link #array()} is non-null). */
+    /**
+     * Whether the span is a slice of a {@code float[]} ({@link #array()} is non-null).
+     *
+     * @return whether the span is a slice of a {@code float[]} ({@link #array()} is non-null)
+     */
     public boolean hasArray() {
         return array != null;
     }
 
-    /** The backing array, or {@code null} when {@link #hasArray()} is false. */
+    /**
+     * The backing array, or {@code null} when {@link #hasArray()} is false.
+     *
+     * @return the backing array, or {@code null} when {@link #hasArray()} is false
+     */
     public float[] array() {
         return array;
     }
 
-    /** Index in {@link #array()} of element 0 of the span. */
+    /**
+     * Index in {@link #array()} of element 0 of the span.
+     *
+     * @return the index in {@link #array()} of element 0 of the span
+     */
     public int arrayOffset() {
         return arrayOffset;
     }
 
-    /** The span's bytes: {@code 4 * length()} bytes starting at element 0; read-only if the span is. */
+    /**
+     * The span's bytes: {@code 4 * length()} bytes starting at element 0; read-only if the span is.
+     *
+     * @return the span's {@code 4 * length()} bytes, starting at element 0
+     */
     public MemorySegment segment() {
         return segment;
     }
 
-    /** How the floats are laid out in {@link #segment()} (byte order). */
+    /**
+     * How the floats are laid out in {@link #segment()} (byte order).
+     *
+     * @return how the floats are laid out in {@link #segment()} (byte order)
+     */
     public ValueLayout.OfFloat layout() {
         return layout;
     }
 
-    /** Byte order of the floats in {@link #segment()}. */
+    /**
+     * Byte order of the floats in {@link #segment()}.
+     *
+     * @return the byte order of the floats in {@link #segment()}
+     */
     public ByteOrder order() {
         return layout.order();
     }
 
-    /** Whether the span may not be written (a read-only buffer). */
+    /**
+     * Whether the span may not be written (a read-only buffer).
+     *
+     * @return whether the span may not be written (a read-only buffer)
+     */
     public boolean isReadOnly() {
         return readOnly;
     }
 
-    /** Whether the span lives in direct (off-heap) memory. */
+    /**
+     * Whether the span lives in direct (off-heap) memory.
+     *
+     * @return whether the span lives in direct (off-heap) memory
+     */
     public boolean isDirect() {
         return direct;
     }
 
-    /** Copies the span into {@code dst[0 .. length)}. */
+    /**
+     * Copies the span into {@code dst[0 .. length)}.
+     *
+     * @param dst receives the span's floats
+     */
     public void copyTo(float[] dst) {
         if (array != null) {
             System.arraycopy(array, arrayOffset, dst, 0, length);
@@ -214,7 +308,11 @@ public final class FloatSpan {
         }
     }
 
-    /** Copies {@code src[0 .. length)} into the span. */
+    /**
+     * Copies {@code src[0 .. length)} into the span.
+     *
+     * @param src the floats to copy
+     */
     public void copyFrom(float[] src) {
         if (array != null) {
             System.arraycopy(src, 0, array, arrayOffset, length);
@@ -223,7 +321,12 @@ public final class FloatSpan {
         }
     }
 
-    /** Whether this span shares at least one byte with {@code other}. */
+    /**
+     * Whether this span shares at least one byte with {@code other}.
+     *
+     * @param other the other span
+     * @return whether this span shares at least one byte with {@code other}
+     */
     public boolean overlaps(FloatSpan other) {
         return segment.asOverlappingSlice(other.segment).isPresent();
     }

@@ -178,7 +178,14 @@ public abstract class GroupSpec<B extends GroupSpec<B>> {
         return groupValue != null ? groupValue : builderValue != null ? builderValue : dflt;
     }
 
-    /** Adds a tensor whose parameter and gradient are whole arrays of equal length. */
+    /**
+     * Adds a tensor whose parameter and gradient are whole arrays of equal length.
+     *
+     * @param name the tensor's name, unique within the optimizer
+     * @param param the parameter values, updated in place by each step
+     * @param grad the gradient, read by each step and never modified
+     * @return this builder
+     */
     public B add(String name, float[] param, float[] grad) {
         return add(name, spanOf(name, "parameter", param), spanOf(name, "gradient", grad));
     }
@@ -199,6 +206,14 @@ public abstract class GroupSpec<B extends GroupSpec<B>> {
 
     /**
      * Adds a tensor of {@code length} floats: {@code param[paramOffset ..]} with gradient {@code grad[gradOffset ..]}.
+     *
+     * @param name the tensor's name, unique within the optimizer
+     * @param param the array holding the parameter values, updated in place by each step
+     * @param paramOffset index in {@code param} of the tensor's element 0
+     * @param grad the array holding the gradient, read by each step and never modified
+     * @param gradOffset index in {@code grad} of the gradient's element 0
+     * @param length number of elements of the tensor
+     * @return this builder
      */
     public B add(String name, float[] param, int paramOffset, float[] grad, int gradOffset, int length) {
         Objects.requireNonNull(param, () -> "tensor '" + name + "': parameter array is null");
@@ -206,7 +221,14 @@ public abstract class GroupSpec<B extends GroupSpec<B>> {
         return add(name, slice(name, "parameter", param, paramOffset, length), slice(name, "gradient", grad, gradOffset, length));
     }
 
-    /** Adds a tensor whose parameter and gradient are buffers, each from its position to its limit. */
+    /**
+     * Adds a tensor whose parameter and gradient are buffers, each from its position to its limit.
+     *
+     * @param name the tensor's name, unique within the optimizer
+     * @param param the parameter values, updated in place by each step
+     * @param grad the gradient, read by each step and never modified
+     * @return this builder
+     */
     public B add(String name, FloatBuffer param, FloatBuffer grad) {
         Objects.requireNonNull(param, () -> "tensor '" + name + "': parameter buffer is null");
         Objects.requireNonNull(grad, () -> "tensor '" + name + "': gradient buffer is null");
@@ -229,7 +251,14 @@ public abstract class GroupSpec<B extends GroupSpec<B>> {
         return add(name, FloatSpan.of(param), FloatSpan.of(grad), shape);
     }
 
-    /** Adds a tensor over any two spans (e.g. an array parameter with a direct-buffer gradient). */
+    /**
+     * Adds a tensor over any two spans (e.g. an array parameter with a direct-buffer gradient).
+     *
+     * @param name the tensor's name, unique within the optimizer
+     * @param param the parameter values, updated in place by each step
+     * @param grad the gradient, read by each step and never modified
+     * @return this builder
+     */
     public B add(String name, FloatSpan param, FloatSpan grad) {
         return addSpec(name, param, grad, null);
     }

@@ -20,6 +20,15 @@ import java.util.regex.PatternSyntaxException;
  *
  * <p>Names are matched as given, case-sensitively unless a rule says otherwise. Rules are immutable and
  * thread-safe if their predicate is.
+ *
+ * <p>Example: no weight decay on biases and norms, a smaller learning rate for the embeddings.
+ * <pre>{@code
+ * SgdSai opt = SgdSai.builder().lr(1e-2).weightDecay(0.1)
+ *         .add("embed.weight", e, de).add("fc.weight", w, dw).add("fc.bias", b, db)
+ *         .group(NameRule.biasesAndNorms(), g -> g.weightDecay(0))         // fc.bias
+ *         .group(NameRule.glob("embeddings", "embed.*"), g -> g.lr(1e-3))  // embed.weight
+ *         .build();                                                         // fc.weight: the default group
+ * }</pre>
  */
 public final class NameRule {
     private final String label;

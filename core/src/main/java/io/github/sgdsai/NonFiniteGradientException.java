@@ -5,8 +5,11 @@ package io.github.sgdsai;
 public final class NonFiniteGradientException extends ArithmeticException {
     private static final long serialVersionUID = 1L;
 
+    /** Name of the tensor whose gradient is bad. */
     private final String tensor;
+    /** Index, within the tensor, of the first bad value. */
     private final int index;
+    /** The first bad value (NaN or an infinity). */
     private final float value;
 
     /**
@@ -25,17 +28,29 @@ public final class NonFiniteGradientException extends ArithmeticException {
         this.value = value;
     }
 
-    /** Name of the tensor whose gradient is bad. */
+    /**
+     * Name of the tensor whose gradient is bad.
+     *
+     * @return the name of the tensor whose gradient is bad
+     */
     public String tensor() {
         return tensor;
     }
 
-    /** Index, within the tensor, of the first bad value. */
+    /**
+     * Index, within the tensor, of the first bad value.
+     *
+     * @return the index, within the tensor, of the first bad value
+     */
     public int index() {
         return index;
     }
 
-    /** The first bad value (NaN or an infinity). */
+    /**
+     * The first bad value (NaN or an infinity).
+     *
+     * @return the first bad value (NaN or an infinity)
+     */
     public float value() {
         return value;
     }

@@ -10,7 +10,6 @@ import io.github.sgdsai.spi.StepBatch;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
@@ -46,6 +45,23 @@ import java.util.function.Consumer;
  * <p>Not thread-safe: call it from one thread at a time. A {@link #step()}, {@link #save}, {@link #load} or
  * {@link #close()} called while another of them runs (in another thread) throws {@link IllegalStateException} and
  * changes nothing. It owns its backend (and the backend's threads): {@link #close()} releases them.
+ *
+ * <p>Example: the loop every optimizer shares, and a checkpoint to resume it.
+ * <pre>{@code
+ * try (Optimizer opt = AdamW.builder().lr(3e-4).add("w", w, dw).add("b", b, db).build()) {
+ *     for (int step = 0; step < 1000; step++) {
+ *         model.backward(dw, db);                     // your code writes the gradients
+ *         opt.step();                                 // updates w and b in place
+ *     }
+ *     try (OutputStream out = Files.newOutputStream(Path.of("opt.ckpt"))) {
+ *         opt.save(out);                              // hyperparameters, step counts, state; not w and b
+ *     }
+ * }
+ * // later: the same model (w and b restored your way), a fresh optimizer built the same way, then
+ * try (InputStream in = Files.newInputStream(Path.of("opt.ckpt"))) {
+ *     opt.load(in);                                   // each tensor gets the state saved under its name
+ * }
+ * }</pre>
  */
 public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, AdamW, AdamMini {
 
@@ -243,7 +259,11 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
         return backend.allocateState(t.param, length);
     }
 
-    /** The parameter groups, in the order they were given (the default group, if used, first). */
+    /**
+     * The parameter groups, in the order they were given (the default group, if used, first).
+     *
+     * @return the parameter groups, in the order they were given (the default group, if used, first)
+     */
     public List<Group> groups() {
         return groups;
     }
@@ -258,7 +278,11 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
         return groups.get(index);
     }
 
-    /** Every tensor, group by group, in the order they were added. */
+    /**
+     * Every tensor, group by group, in the order they were added.
+     *
+     * @return every tensor, group by group, in the order they were added
+     */
     public List<Tensor> tensors() {
         return tensors;
     }
@@ -279,27 +303,47 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
         throw new IllegalArgumentException("no tensor named '" + name + "'");
     }
 
-    /** Number of steps applied (skipped steps not counted): the step count schedules are evaluated at. */
+    /**
+     * Number of steps applied (skipped steps not counted): the step count schedules are evaluated at.
+     *
+     * @return the number of steps applied (skipped steps not counted)
+     */
     public long steps() {
         return steps;
     }
 
-    /** Number of steps skipped under {@link NonFinitePolicy#SKIP_STEP}. */
+    /**
+     * Number of steps skipped under {@link NonFinitePolicy#SKIP_STEP}.
+     *
+     * @return the number of steps skipped under {@link NonFinitePolicy#SKIP_STEP}
+     */
     public long skippedSteps() {
         return skippedSteps;
     }
 
-    /** The most recent skipped step, or {@code null} if none was skipped. */
+    /**
+     * The most recent skipped step, or {@code null} if none was skipped.
+     *
+     * @return the most recent skipped step, or {@code null} if none was skipped
+     */
     public Skip lastSkip() {
         return lastSkip;
     }
 
-    /** The non-finite gradient policy. */
+    /**
+     * The non-finite gradient policy.
+     *
+     * @return the non-finite gradient policy
+     */
     public NonFinitePolicy nonFinitePolicy() {
         return policy;
     }
 
-    /** The clipping threshold of {@link Builder#clipGradNorm}, or NaN if gradients are not clipped. */
+    /**
+     * The clipping threshold of {@link Builder#clipGradNorm}, or NaN if gradients are not clipped.
+     *
+     * @return the clipping threshold of {@link Builder#clipGradNorm}, or NaN if gradients are not clipped
+     */
     public double maxGradNorm() {
         return maxGradNorm;
     }
@@ -307,12 +351,18 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
     /**
      * The global gradient norm {@code sqrt(Σ g²)} over the tensors of the last applied step, before clipping (what
      * torch's {@code clip_grad_norm_} returns, for logging); NaN when clipping is off or before the first step.
+     *
+     * @return the global gradient norm of the last applied step before clipping, or NaN
      */
     public double lastGradNorm() {
         return lastGradNorm;
     }
 
-    /** Name of the backend running the kernels, e.g. {@code "scalar"} or {@code "vector"}. */
+    /**
+     * Name of the backend running the kernels, e.g. {@code "scalar"} or {@code "vector"}.
+     *
+     * @return the name of the backend running the kernels, e.g. {@code "scalar"} or {@code "vector"}
+     */
     public String backendName() {
         return backend.name();
     }
@@ -320,6 +370,8 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
     /**
      * Bytes of optimizer state held now: {@link #stateBufferBytes()} plus {@value #SCALAR_STATE_BYTES_PER_TENSOR}
      * bytes of scalars per tensor.
+     *
+     * @return the bytes of optimizer state held now
      */
     public long stateBytes() {
         return stateBufferBytes() + (long) SCALAR_STATE_BYTES_PER_TENSOR * tensors.size();
@@ -328,6 +380,8 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
     /**
      * Bytes of per-parameter state buffers allocated now: 4 bytes per element of every momentum / moment buffer
      * (SGD-SaI: 4 per parameter with momentum; AdamW: 8, 12 with amsgrad; Adam-mini: 4 plus 4 per block).
+     *
+     * @return the bytes of per-parameter state buffers allocated now
      */
     public long stateBufferBytes() {
         long bytes = 0;
@@ -399,9 +453,10 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
      * threshold and Adam-mini partitions; {@link #lastSkip()} and {@link #lastGradNorm()} are cleared.
      *
      * <p>All or nothing: the checkpoint is read to its end and checked first (magic, version, checksums, kind, group
-     * count, every tensor's name, group and length, every buffer's length) while its values are staged in one
-     * off-heap copy the size of this optimizer's state; if anything is wrong a {@link CheckpointException} lists it
-     * and this optimizer is left as it was. Lengths in the file are checked against this optimizer before anything is
+     * count, every tensor's name, group and length, every buffer's length) while its values are read into new state
+     * buffers, which replace the current ones only when everything checked out (so a load needs room for a second
+     * copy of the state for a moment); if anything is wrong a {@link CheckpointException} lists it and this
+     * optimizer is left as it was. Lengths in the file are checked against this optimizer before anything is
      * allocated for them, and no more is read than this optimizer's state could take (plus one byte to check that the
      * stream ends). Does not close the stream.
      *
@@ -422,8 +477,8 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
         Objects.requireNonNull(in, "in is null");
         Objects.requireNonNull(matching, "matching is null");
         enter("load()");
-        try (Checkpoint.State s = readCheckpoint(in, matching)) {
-            apply(s);
+        try {
+            apply(readCheckpoint(in, matching));
         } finally {
             exit();
         }
@@ -457,28 +512,20 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
             t.steps = ts.steps();
             t.gsnr = ts.gsnr();
             t.scale = ts.scale();
-            t.momentum = restore(s, ti, t, t.momentum, 0);
-            t.second = restore(s, ti, t, t.second, 1);
-            t.maxSecond = restore(s, ti, t, t.maxSecond, 2);
+            t.momentum = restored(ts, 0);
+            t.second = restored(ts, 1);
+            t.maxSecond = restored(ts, 2);
         }
         lastSkip = null;
         lastGradNorm = Double.NaN;
     }
 
-    /**
-     * Buffer k of a checked tensor state (0: the momentum, allocated as the backend allocates momentum; else another
-     * state buffer): in {@code current} if it has the length, else in a new span; null if absent.
-     */
-    private FloatSpan restore(Checkpoint.State s, int ti, Tensor t, FloatSpan current, int k) {
-        MemorySegment staged = s.tensors()[ti].buffers()[k];
-        if (staged == null) {
-            return null;
+    /** Buffer k of a checked tensor state, made current on the backend; null if the checkpoint has none. */
+    private FloatSpan restored(Checkpoint.TensorState ts, int k) {
+        FloatSpan span = ts.buffers()[k];
+        if (span != null) {
+            backend.stateFromHost(span);
         }
-        int n = (int) (staged.byteSize() / 4);
-        FloatSpan span = current != null && current.length() == n ? current
-                : k == 0 ? backend.allocateMomentum(t.param) : allocate(t, n);
-        s.copyTo(ti, k, span);
-        backend.stateFromHost(span);
         return span;
     }
 
@@ -620,12 +667,20 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
             weightDecay = nextWeightDecay;
         }
 
-        /** Position in {@link Optimizer#groups()}. */
+        /**
+         * Position in {@link Optimizer#groups()}.
+         *
+         * @return the position in {@link Optimizer#groups()}
+         */
         public int index() {
             return index;
         }
 
-        /** The group's tensors. */
+        /**
+         * The group's tensors.
+         *
+         * @return the group's tensors
+         */
         public List<Tensor> tensors() {
             return Collections.unmodifiableList(tensors);
         }
@@ -633,6 +688,8 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
         /**
          * Learning rate η: the one the last step used (with a schedule: its value at that step; before the first step,
          * its value at step 0).
+         *
+         * @return the learning rate η the last step used
          */
         public double lr() {
             return lr;
@@ -653,47 +710,83 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
             this.lr = Hyper.lr("group " + index, lr);
         }
 
-        /** The learning-rate schedule, or {@code null} for a fixed learning rate. */
+        /**
+         * The learning-rate schedule, or {@code null} for a fixed learning rate.
+         *
+         * @return the learning-rate schedule, or {@code null} for a fixed learning rate
+         */
         public Schedule lrSchedule() {
             return lrSchedule;
         }
 
-        /** Momentum μ (SGD-SaI) or β₁ (AdamW, Adam-mini), as the last step used it. */
+        /**
+         * Momentum μ (SGD-SaI) or β₁ (AdamW, Adam-mini), as the last step used it.
+         *
+         * @return the momentum μ (SGD-SaI) or β₁ (AdamW, Adam-mini), as the last step used it
+         */
         public double momentum() {
             return momentum;
         }
 
-        /** β₁ of AdamW and Adam-mini: the same value as {@link #momentum()}. */
+        /**
+         * β₁ of AdamW and Adam-mini: the same value as {@link #momentum()}.
+         *
+         * @return β₁ of AdamW and Adam-mini: the same value as {@link #momentum()}
+         */
         public double beta1() {
             return momentum;
         }
 
-        /** β₂ of AdamW and Adam-mini (NaN for SGD-SaI). */
+        /**
+         * β₂ of AdamW and Adam-mini (NaN for SGD-SaI).
+         *
+         * @return β₂ of AdamW and Adam-mini (NaN for SGD-SaI)
+         */
         public double beta2() {
             return beta2;
         }
 
-        /** ε: of the g-SNR denominator (SGD-SaI) or of Adam's denominator. */
+        /**
+         * ε: of the g-SNR denominator (SGD-SaI) or of Adam's denominator.
+         *
+         * @return ε of the g-SNR denominator (SGD-SaI) or of Adam's denominator
+         */
         public double eps() {
             return eps;
         }
 
-        /** Decoupled weight decay λ ({@code p ← p·(1 − λη)}), as the last step used it. */
+        /**
+         * Decoupled weight decay λ ({@code p ← p·(1 − λη)}), as the last step used it.
+         *
+         * @return the decoupled weight decay λ ({@code p ← p·(1 − λη)}), as the last step used it
+         */
         public double weightDecay() {
             return weightDecay;
         }
 
-        /** Whether the group maximizes. */
+        /**
+         * Whether the group maximizes.
+         *
+         * @return whether the group maximizes
+         */
         public boolean maximize() {
             return maximize;
         }
 
-        /** The SGD-SaI scaling mode ({@code null} for the Adam family). */
+        /**
+         * The SGD-SaI scaling mode ({@code null} for the Adam family).
+         *
+         * @return the SGD-SaI scaling mode ({@code null} for the Adam family)
+         */
         public Scaling scaling() {
             return scaling;
         }
 
-        /** Whether AdamW uses amsgrad. */
+        /**
+         * Whether AdamW uses amsgrad.
+         *
+         * @return whether AdamW uses amsgrad
+         */
         public boolean amsgrad() {
             return amsgrad;
         }
@@ -726,32 +819,56 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
             return new FloatSpan[] {momentum, second, maxSecond};
         }
 
-        /** The tensor's name (unique within the optimizer). */
+        /**
+         * The tensor's name (unique within the optimizer).
+         *
+         * @return the tensor's name (unique within the optimizer)
+         */
         public String name() {
             return name;
         }
 
-        /** The group it belongs to. */
+        /**
+         * The group it belongs to.
+         *
+         * @return the group it belongs to
+         */
         public Group group() {
             return group;
         }
 
-        /** Number of elements n. */
+        /**
+         * Number of elements n.
+         *
+         * @return the number of elements n
+         */
         public int length() {
             return param.length();
         }
 
-        /** The parameter storage (modified by {@link Optimizer#step()}). */
+        /**
+         * The parameter storage (modified by {@link Optimizer#step()}).
+         *
+         * @return the parameter storage (modified by {@link Optimizer#step()})
+         */
         public FloatSpan param() {
             return param;
         }
 
-        /** The gradient storage (never modified by the optimizer). */
+        /**
+         * The gradient storage (never modified by the optimizer).
+         *
+         * @return the gradient storage (never modified by the optimizer)
+         */
         public FloatSpan grad() {
             return grad;
         }
 
-        /** Whether the tensor sits out steps. */
+        /**
+         * Whether the tensor sits out steps.
+         *
+         * @return whether the tensor sits out steps
+         */
         public boolean isFrozen() {
             return frozen;
         }
@@ -767,27 +884,47 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
             this.frozen = frozen;
         }
 
-        /** Number of steps this tensor took part in (AdamW's bias corrections use it). */
+        /**
+         * Number of steps this tensor took part in (AdamW's bias corrections use it).
+         *
+         * @return the number of steps this tensor took part in (AdamW's bias corrections use it)
+         */
         public long steps() {
             return steps;
         }
 
-        /** Whether the g-SNR has been computed (SGD-SaI: the tensor has taken part in a step). */
+        /**
+         * Whether the g-SNR has been computed (SGD-SaI: the tensor has taken part in a step).
+         *
+         * @return whether the g-SNR has been computed (SGD-SaI: the tensor has taken part in a step)
+         */
         public boolean hasGsnr() {
             return !Double.isNaN(gsnr);
         }
 
-        /** SGD-SaI: the g-SNR from the tensor's first step, or NaN before it (always NaN for the Adam family). */
+        /**
+         * SGD-SaI: the g-SNR from the tensor's first step, or NaN before it (always NaN for the Adam family).
+         *
+         * @return SGD-SaI's g-SNR from the tensor's first step, or NaN before it (always NaN for the Adam family)
+         */
         public double gsnr() {
             return gsnr;
         }
 
-        /** SGD-SaI: the learning-rate scale s used in every step (see {@link Scaling}), or NaN before the first step. */
+        /**
+         * SGD-SaI: the learning-rate scale s used in every step (see {@link Scaling}), or NaN before the first step.
+         *
+         * @return SGD-SaI's learning-rate scale s used in every step, or NaN before the first step
+         */
         public float scale() {
             return scale;
         }
 
-        /** Adam-mini: elements per second-moment block (1 for AdamW and per-element Adam-mini; 0 for SGD-SaI). */
+        /**
+         * Adam-mini: elements per second-moment block (1 for AdamW and per-element Adam-mini; 0 for SGD-SaI).
+         *
+         * @return Adam-mini's elements per second-moment block (1 for AdamW and per-element Adam-mini; 0 for SGD-SaI)
+         */
         public int blockSize() {
             return blockSize;
         }
@@ -806,6 +943,16 @@ public abstract sealed class Optimizer implements AutoCloseable permits SgdSai, 
      * What every optimizer's builder offers beyond the group hyperparameters: further groups, the non-finite policy,
      * clipping, the backend and its threads. Hyperparameters set on the builder are the defaults of every group;
      * tensors added to it form the default group (group 0).
+     *
+     * <p>Example: defaults for every group, a group by name, clipping and the non-finite policy.
+     * <pre>{@code
+     * SgdSai opt = SgdSai.builder()
+     *         .lr(1e-2).momentum(0.9).weightDecay(1e-2)             // defaults of every group
+     *         .add("fc1.weight", w1, dw1).add("fc1.bias", b1, db1)  // the default group
+     *         .group(NameRule.biasesAndNorms(), g -> g.weightDecay(0))
+     *         .clipGradNorm(1.0).nonFinite(NonFinitePolicy.SKIP_STEP)
+     *         .build();                                              // validates everything, picks the backend
+     * }</pre>
      *
      * @param <B> the concrete builder
      * @param <G> its group builder

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A checkpoint over 2 GiB (AdamW over 2 × 135M parameters: 2.15 GB of moments) saves and restores bit-exactly: format
- * 2 read the whole stream into one byte[] and could not load it. About 20 s and 6.5 GB of memory; tagged "large"
+ * 2 read the whole stream into one byte[] and could not load it. About 20 s on an idle machine and 6.5 GB of heap; tagged "large"
  * (run with the rest by default; {@code -DexcludedGroups=large} leaves it out).
  */
 @Tag("large")

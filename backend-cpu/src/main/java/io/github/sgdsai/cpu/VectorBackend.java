@@ -73,7 +73,11 @@ public final class VectorBackend implements Backend {
     private double[] partials = new double[3 * 16];
     private double[][] scratch = newScratch(16, 0, null);
 
-    /** A backend using {@code threads} threads (the caller's included) and {@link #READ_STREAMS} read streams. */
+    /**
+     * A backend using {@code threads} threads (the caller's included) and {@link #READ_STREAMS} read streams.
+     *
+     * @param threads threads a step runs on, the caller's included
+     */
     public VectorBackend(int threads) {
         this(threads, READ_STREAMS);
     }
@@ -82,6 +86,9 @@ public final class VectorBackend implements Backend {
      * A backend using {@code threads} threads and {@code readStreams} (1, 2 or 4; the sums use at most 2) read
      * streams per thread in the sums of squares and g-SNR moments; results are the same for every value. 1 is the
      * previous release's single-stream moments, kept as a baseline for benchmarks.
+     *
+     * @param threads threads a step runs on, the caller's included
+     * @param readStreams read streams per thread in the read-only passes: 1, 2 or 4
      */
     public VectorBackend(int threads, int readStreams) {
         if (readStreams != 1 && readStreams != 2 && readStreams != 4) {
@@ -97,7 +104,11 @@ public final class VectorBackend implements Backend {
         jobs[Mode.CENTERED.ordinal()] = this::centered;
     }
 
-    /** Width of the preferred float vector on this CPU, in bits. */
+    /**
+     * Width of the preferred float vector on this CPU, in bits.
+     *
+     * @return the width of the preferred float vector, in bits
+     */
     public static int preferredBits() {
         return VectorKernels.F.vectorBitSize();
     }
@@ -107,12 +118,20 @@ public final class VectorBackend implements Backend {
         return VectorBackendProvider.NAME;
     }
 
-    /** Threads this backend runs a step on, the caller's included. */
+    /**
+     * Threads this backend runs a step on, the caller's included.
+     *
+     * @return the number of threads a step runs on, the caller's included
+     */
     public int threads() {
         return pool.threads();
     }
 
-    /** Read streams per thread in the read-only passes. */
+    /**
+     * Read streams per thread in the read-only passes.
+     *
+     * @return the number of read streams per thread in the read-only passes
+     */
     public int readStreams() {
         return streams;
     }

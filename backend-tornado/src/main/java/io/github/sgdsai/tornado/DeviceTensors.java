@@ -201,42 +201,78 @@ public final class DeviceTensors implements AutoCloseable {
         return a;
     }
 
-    /** A new builder. */
+    /**
+     * A new builder.
+     *
+     * @return a builder with no tensors
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The packed parameters of every tensor (host copy current after {@link #download()}). */
+    /**
+     * The packed parameters of every tensor (host copy current after {@link #download()}).
+     *
+     * @return the packed parameters
+     */
     public FloatArray params() {
         return p;
     }
 
-    /** The packed gradients of every tensor (host copy current after {@link #download()}). */
+    /**
+     * The packed gradients of every tensor (host copy current after {@link #download()}).
+     *
+     * @return the packed gradients
+     */
     public FloatArray grads() {
         return g;
     }
 
-    /** The tensors' names, in the order they were added. */
+    /**
+     * The tensors' names, in the order they were added.
+     *
+     * @return the tensors' names
+     */
     public List<String> names() {
         return List.of(names);
     }
 
-    /** Where tensor {@code name} starts in {@link #params()} and {@link #grads()}. */
+    /**
+     * Where tensor {@code name} starts in {@link #params()} and {@link #grads()}.
+     *
+     * @param name the tensor's name
+     * @return the index of its element 0 in the packed arrays
+     */
     public int offset(String name) {
         return offsets[slot(name)];
     }
 
-    /** Number of elements of tensor {@code name}. */
+    /**
+     * Number of elements of tensor {@code name}.
+     *
+     * @param name the tensor's name
+     * @return its number of elements
+     */
     public int length(String name) {
         return lengths[slot(name)];
     }
 
-    /** The device-resident parameter span of tensor {@code name}, to give to the optimizer. */
+    /**
+     * The device-resident parameter span of tensor {@code name}, to give to the optimizer.
+     *
+     * @param name the tensor's name
+     * @return its device-resident parameter span
+     */
     public FloatSpan param(String name) {
         return paramSpans[slot(name)];
     }
 
-    /** The device-resident gradient span of tensor {@code name}, to give to the optimizer. */
+    /**
+     * The device-resident gradient span of tensor {@code name}, to give to the optimizer.
+     *
+     * @param name the tensor's name
+     * @return its device-resident gradient span
+     */
     public FloatSpan grad(String name) {
         return gradSpans[slot(name)];
     }
@@ -256,6 +292,7 @@ public final class DeviceTensors implements AutoCloseable {
      * one of its tasks. Calling it again replaces the plan, keeping the device's values (they are downloaded first).
      * The plan is compiled with IEEE floating point (no fast-math), your kernels included.
      *
+     * @param graphs your task graphs, run by {@link #run} in this order
      * @param grid the worker grids of your tasks, or {@code null}; the optimizer adds its own to it (modified)
      */
     public void plan(GridScheduler grid, TaskGraph... graphs) {
@@ -274,7 +311,11 @@ public final class DeviceTensors implements AutoCloseable {
         build();
     }
 
-    /** {@link #plan(GridScheduler, TaskGraph...)} without worker grids of your own. */
+    /**
+     * {@link #plan(GridScheduler, TaskGraph...)} without worker grids of your own.
+     *
+     * @param graphs your task graphs, run by {@link #run} in this order
+     */
     public void plan(TaskGraph... graphs) {
         plan(null, graphs);
     }
@@ -357,6 +398,7 @@ public final class DeviceTensors implements AutoCloseable {
     /**
      * Runs your graph {@code i} (0-based, in the order given to {@link #plan}).
      *
+     * @param i index of your graph, from 0
      * @return TornadoVM's result: it can {@code transferToHost} what your graph keeps {@code UNDER_DEMAND} only until
      *         the next graph of the plan runs (an optimizer step runs some)
      */
@@ -602,6 +644,9 @@ public final class DeviceTensors implements AutoCloseable {
         /**
          * Adds a tensor of {@code length} floats.
          *
+         * @param name the tensor's name, unique
+         * @param length its number of floats, at least 1
+         * @return this builder
          * @throws IllegalArgumentException if the name is used twice or the length is below 1
          */
         public Builder add(String name, int length) {
@@ -617,7 +662,11 @@ public final class DeviceTensors implements AutoCloseable {
             return this;
         }
 
-        /** Allocates the packed arrays (zero-filled) on the host; {@link #plan} puts them on the device. */
+        /**
+         * Allocates the packed arrays (zero-filled) on the host; {@link #plan} puts them on the device.
+         *
+         * @return the device tensors, not yet planned
+         */
         public DeviceTensors build() {
             if (names.isEmpty()) {
                 throw new IllegalArgumentException("no tensors were added");

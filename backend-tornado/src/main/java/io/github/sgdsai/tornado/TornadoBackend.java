@@ -118,7 +118,11 @@ public final class TornadoBackend implements Backend {
         device = device();
     }
 
-    /** Why no TornadoVM device can be used, or {@code null} if one can. Called by the provider by reflection. */
+    /**
+     * Why no TornadoVM device can be used, or {@code null} if one can. Called by the provider by reflection.
+     *
+     * @return the problem, in one line that says how to fix it, or {@code null}
+     */
     public static String deviceProblem() {
         try {
             device();
@@ -138,7 +142,11 @@ public final class TornadoBackend implements Backend {
         return TornadoExecutionPlan.getDevice(Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim()));
     }
 
-    /** The device kernels run on, as TornadoVM describes it. */
+    /**
+     * The device kernels run on, as TornadoVM describes it.
+     *
+     * @return the device's name and platform
+     */
     public String deviceDescription() {
         return device.getPhysicalDevice().getDeviceName() + " (" + device.getPlatformName() + ")";
     }

@@ -21,6 +21,17 @@ import java.util.Objects;
  * back up (or raise).
  *
  * <p>{@link OneCycle} builds torch's one-cycle policy, with its momentum cycle.
+ *
+ * <p>Example: 5 % linear warm-up to 3e-3, then cosine decay to 0 at step 2000, and a weight decay that steps down
+ * tenfold at steps 1000 and 1500.
+ * <pre>{@code
+ * SgdSai opt = SgdSai.builder()
+ *         .lr(Schedules.warmupCosine(3e-3, 100, 2000))
+ *         .weightDecay(Schedules.multiStepDecay(1e-2, 0.1, 1000, 1500))
+ *         .add("w", w, dw)
+ *         .build();
+ * double lrOfTheNextStep = Schedules.warmupCosine(3e-3, 100, 2000).at(opt.steps());
+ * }</pre>
  */
 public final class Schedules {
     private Schedules() {

@@ -11,17 +11,32 @@ package io.github.sgdsai.spi;
  */
 public interface BackendProvider {
 
-    /** Short lower-case name used by the {@code sgdsai.backend} system property, e.g. {@code "scalar"}. */
+    /**
+     * Short lower-case name used by the {@code sgdsai.backend} system property, e.g. {@code "scalar"}.
+     *
+     * @return the short lower-case name used by the {@code sgdsai.backend} system property, e.g. {@code "scalar"}
+     */
     String name();
 
-    /** Preference when several backends can run; the highest wins. The scalar reference has 0. */
+    /**
+     * Preference when several backends can run; the highest wins. The scalar reference has 0.
+     *
+     * @return the preference when several backends can run; the highest wins
+     */
     int priority();
 
     /**
      * Why this backend cannot run in this JVM (one line that says how to fix it), or {@code null} if it can.
+     *
+     * @return why this backend cannot run in this JVM (one line that says how to fix it), or {@code null} if it can
      */
     String unavailableReason();
 
-    /** Creates a backend; only called when {@link #unavailableReason()} returned {@code null}. */
+    /**
+     * Creates a backend; only called when {@link #unavailableReason()} returned {@code null}.
+     *
+     * @param options the settings the optimizer was built with
+     * @return the new backend
+     */
     Backend create(BackendOptions options);
 }

@@ -13,6 +13,10 @@ public final class ScalarBackend implements Backend {
     /** The backend's name, {@value}. */
     public static final String NAME = "scalar";
 
+    /** Creates the scalar backend (it has no settings and no state). */
+    public ScalarBackend() {
+    }
+
     @Override
     public String name() {
         return NAME;
@@ -56,6 +60,11 @@ public final class ScalarBackend implements Backend {
      * Applies entry {@code t} of {@code batch} to elements {@code [from, to)} (for {@link StepBatch.Kind#ADAM_MINI},
      * {@code from} and {@code to} must be multiples of the block size, or {@code to} the tensor's end). Modifies
      * its parameter and state.
+     *
+     * @param batch the batch
+     * @param t index of the entry in the batch
+     * @param from first element of the range
+     * @param to end of the range (exclusive)
      */
     public static void update(StepBatch batch, int t, int from, int to) {
         FloatSpan p = batch.param(t);
@@ -77,14 +86,35 @@ public final class ScalarBackend implements Backend {
         }
     }
 
-    /** {@code p = fma(g * gs, negStep, p * decay)} on {@code [from, to)}. Modifies p; g not modified. */
+    /**
+     * {@code p = fma(g * gs, negStep, p * decay)} on {@code [from, to)}. Modifies p; g not modified.
+     *
+     * @param p the parameters; modified
+     * @param g the gradient; not modified
+     * @param gs the gradient scale (the sign times the clipping coefficient)
+     * @param negStep {@code -((float) η * s)}
+     * @param decay {@code (float)(1 - λη)}
+     * @param from first element of the range
+     * @param to end of the range (exclusive)
+     */
     public static void scaledSgd(FloatSpan p, FloatSpan g, float gs, float negStep, float decay, int from, int to) {
         for (int i = from; i < to; i++) {
             p.set(i, Math.fma(g.get(i) * gs, negStep, p.get(i) * decay));
         }
     }
 
-    /** {@code m = g * gs; p = fma(m, negStep, p * decay)} on {@code [from, to)}. Modifies p and m; g not modified. */
+    /**
+     * {@code m = g * gs; p = fma(m, negStep, p * decay)} on {@code [from, to)}. Modifies p and m; g not modified.
+     *
+     * @param p the parameters; modified
+     * @param g the gradient; not modified
+     * @param m the momentum buffer; modified
+     * @param gs the gradient scale (the sign times the clipping coefficient)
+     * @param negStep {@code -((float) η * s)}
+     * @param decay {@code (float)(1 - λη)}
+     * @param from first element of the range
+     * @param to end of the range (exclusive)
+     */
     public static void scaledInit(FloatSpan p, FloatSpan g, FloatSpan m, float gs, float negStep, float decay,
                                   int from, int to) {
         for (int i = from; i < to; i++) {
@@ -97,6 +127,17 @@ public final class ScalarBackend implements Backend {
     /**
      * {@code m = fma(g * gs, oneMinusMu, m * mu); p = fma(m, negStep, p * decay)} on {@code [from, to)}.
      * Modifies p and m; g not modified.
+     *
+     * @param p the parameters; modified
+     * @param g the gradient; not modified
+     * @param m the momentum buffer; modified
+     * @param gs the gradient scale (the sign times the clipping coefficient)
+     * @param oneMinusMu {@code (float)(1 - μ)}
+     * @param mu {@code (float) μ}
+     * @param negStep {@code -((float) η * s)}
+     * @param decay {@code (float)(1 - λη)}
+     * @param from first element of the range
+     * @param to end of the range (exclusive)
      */
     public static void scaledMomentum(FloatSpan p, FloatSpan g, FloatSpan m, float gs, float oneMinusMu, float mu,
                                       float negStep, float decay, int from, int to) {
@@ -111,6 +152,11 @@ public final class ScalarBackend implements Backend {
      * AdamW on elements {@code [from, to)} of entry {@code t}, torch's fused arithmetic (see {@link StepBatch}):
      * {@code p = p·decay; m = lerp(m, gs, b1c); v = fma(b2c·gs, gs, v·beta2); p = p + (negStepBc·m) / (sqrt(v) / sqrtBc2 + eps)}.
      * Modifies p, m, v (and vmax with amsgrad); g not modified.
+     *
+     * @param b the batch
+     * @param t index of the entry in the batch
+     * @param from first element of the range
+     * @param to end of the range (exclusive)
      */
     public static void adamw(StepBatch b, int t, int from, int to) {
         FloatSpan p = b.param(t), g = b.grad(t), m = b.momentum(t), v = b.second(t), vmax = b.maxSecond(t);
@@ -135,6 +181,11 @@ public final class ScalarBackend implements Backend {
      * Adam-mini on the block {@code [from, to)} of entry {@code t} (one value of v, at index
      * {@code from / blockSize}): {@code q = (float)(sumSquares(gs) / (to - from))}, {@code v = fma(b2c, q, v·beta2)},
      * then AdamW's m and p updates with that v. Modifies p, m and the block's v; g not modified.
+     *
+     * @param b the batch
+     * @param t index of the entry in the batch
+     * @param from first element of the range
+     * @param to end of the range (exclusive)
      */
     public static void adamMiniBlock(StepBatch b, int t, int from, int to) {
         FloatSpan p = b.param(t), g = b.grad(t), m = b.momentum(t), v = b.second(t);
@@ -152,7 +203,14 @@ public final class ScalarBackend implements Backend {
         }
     }
 
-    /** torch's float {@code lerp(a, x, w)}: {@code fma(w, x - a, a)} when {@code w < 0.5}, else {@code fma(w - 1, x - a, x)}. */
+    /**
+     * torch's float {@code lerp(a, x, w)}: {@code fma(w, x - a, a)} when {@code w < 0.5}, else {@code fma(w - 1, x - a, x)}.
+     *
+     * @param a the start value
+     * @param x the end value
+     * @param w the interpolation weight
+     * @return {@code a + w·(x − a)} with torch's rounding
+     */
     public static float lerp(float a, float x, float w) {
         return w < 0.5f ? Math.fma(w, x - a, a) : Math.fma(w - 1f, x - a, x);
     }
@@ -164,6 +222,12 @@ public final class ScalarBackend implements Backend {
      * {@code j mod }{@link StepBatch#SUM_LANES}, each accumulator in index order from 0.0; a block's sum is its
      * accumulators added in lane order from 0.0, and the result is the blocks' sums added in block order from 0.0.
      * (So vector backends keep 16 double lanes per block, and may read several blocks at once.) Modifies nothing.
+     *
+     * @param g the gradient; not modified
+     * @param scale the factor each gradient element is multiplied by, rounded to float, before it is used
+     * @param from first element of the range
+     * @param to end of the range (exclusive)
+     * @return {@code Σ (g_i · scale)²} over {@code [from, to)}
      */
     public static double sumSquares(FloatSpan g, float scale, int from, int to) {
         double total = 0;
@@ -185,6 +249,13 @@ public final class ScalarBackend implements Backend {
 
     /**
      * {@code p = fma(g, c, p * decay)} on {@code [from, to)}. Modifies p; g not modified.
+     *
+     * @param p the parameters; modified
+     * @param g the gradient; not modified
+     * @param c the coefficient of the gradient in the parameter update
+     * @param decay {@code (float)(1 - λη)}
+     * @param from first element of the range
+     * @param to end of the range (exclusive)
      */
     public static void sgd(FloatSpan p, FloatSpan g, float c, float decay, int from, int to) {
         for (int i = from; i < to; i++) {
@@ -194,6 +265,15 @@ public final class ScalarBackend implements Backend {
 
     /**
      * {@code m = sign * g; p = fma(g, c, p * decay)} on {@code [from, to)}. Modifies p and m; g not modified.
+     *
+     * @param p the parameters; modified
+     * @param g the gradient; not modified
+     * @param m the momentum buffer; modified
+     * @param sign -1 when maximizing, else +1
+     * @param c the coefficient of the gradient in the parameter update ({@code sign * -((float) η * s)})
+     * @param decay {@code (float)(1 - λη)}
+     * @param from first element of the range
+     * @param to end of the range (exclusive)
      */
     public static void init(FloatSpan p, FloatSpan g, FloatSpan m, float sign, float c, float decay, int from, int to) {
         for (int i = from; i < to; i++) {
@@ -206,6 +286,16 @@ public final class ScalarBackend implements Backend {
     /**
      * {@code m = fma(g, gradCoef, m * mu); p = fma(m, negStep, p * decay)} on {@code [from, to)}.
      * Modifies p and m; g not modified.
+     *
+     * @param p the parameters; modified
+     * @param g the gradient; not modified
+     * @param m the momentum buffer; modified
+     * @param gradCoef {@code sign * (float)(1 - μ)}
+     * @param mu {@code (float) μ}
+     * @param negStep {@code -((float) η * s)}
+     * @param decay {@code (float)(1 - λη)}
+     * @param from first element of the range
+     * @param to end of the range (exclusive)
      */
     public static void momentum(FloatSpan p, FloatSpan g, FloatSpan m, float gradCoef, float mu, float negStep,
                                 float decay, int from, int to) {
@@ -216,7 +306,14 @@ public final class ScalarBackend implements Backend {
         }
     }
 
-    /** Index of the first NaN or infinity in {@code g[from, to)}, or -1. Modifies nothing. */
+    /**
+     * Index of the first NaN or infinity in {@code g[from, to)}, or -1. Modifies nothing.
+     *
+     * @param g the values to check; not modified
+     * @param from first element of the range
+     * @param to end of the range (exclusive)
+     * @return the index of the first NaN or infinity in {@code g[from, to)}, or -1
+     */
     public static int firstNonFinite(FloatSpan g, int from, int to) {
         for (int i = from; i < to; i++) {
             if (!Float.isFinite(g.get(i))) {
@@ -230,6 +327,11 @@ public final class ScalarBackend implements Backend {
      * {@code Σ g_i} over {@code [from, to)} in double, in index order, compensated (each addition's rounding error
      * is kept by Knuth's TwoSum and added back at the end), so the result is within a few ulp of the exact sum
      * whatever the magnitudes: different backends' summation orders then agree to far better than 1e-12.
+     *
+     * @param g the values; not modified
+     * @param from first element of the range
+     * @param to end of the range (exclusive)
+     * @return the compensated sum {@code Σ g_i} over {@code [from, to)}
      */
     public static double sum(FloatSpan g, int from, int to) {
         double s = 0;
@@ -248,6 +350,12 @@ public final class ScalarBackend implements Backend {
      * Adds {@code Σ g_i²}, {@code Σ d_i} and {@code Σ d_i²} over {@code [from, to)}, with {@code d_i = g_i − mean},
      * to {@code acc[0..2]}, in double, in index order, each sum compensated as in {@link #sum}. Modifies
      * {@code acc} only.
+     *
+     * @param g the values; not modified
+     * @param mean the mean the deviations are taken from
+     * @param from first element of the range
+     * @param to end of the range (exclusive)
+     * @param acc the three sums at indices 0, 1 and 2, added to
      */
     public static void centeredSums(FloatSpan g, double mean, int from, int to, double[] acc) {
         double sq = 0, sqc = 0;
@@ -280,6 +388,12 @@ public final class ScalarBackend implements Backend {
      * {@code Σ x[first + stride·k]} for {@code k = 0 … count − 1}, added in that order and compensated as in
      * {@link #sum}: how chunked backends merge per-chunk partial sums (see {@link Backend#momentsChunk()}).
      * Modifies nothing.
+     *
+     * @param x the partial sums; not modified
+     * @param first index of the first partial sum
+     * @param stride distance between consecutive partial sums
+     * @param count number of partial sums
+     * @return the compensated sum of the selected partial sums, in order
      */
     public static double mergeInOrder(double[] x, int first, int stride, int count) {
         double sum = 0;
@@ -297,6 +411,11 @@ public final class ScalarBackend implements Backend {
     /**
      * The corrected two-pass sum of squared deviations {@code Σd² − (Σd)²/n} (Björck; Chan, Golub and LeVeque),
      * which cancels the first-order error of the computed mean; never negative.
+     *
+     * @param sumD {@code Σd}, the sum of the deviations
+     * @param sumD2 {@code Σd²}, the sum of their squares
+     * @param n number of elements
+     * @return {@code Σd² − (Σd)²/n}, never negative
      */
     public static double correctedM2(double sumD, double sumD2, long n) {
         return Math.max(0.0, sumD2 - sumD * sumD / n);

@@ -85,7 +85,11 @@ public final class StepBatch {
     private int size;
     private long elements;
 
-    /** A batch with room for {@code capacity} entries. */
+    /**
+     * A batch with room for {@code capacity} entries.
+     *
+     * @param capacity the most entries the batch will hold
+     */
     public StepBatch(int capacity) {
         params = new FloatSpan[capacity];
         grads = new FloatSpan[capacity];
@@ -114,7 +118,14 @@ public final class StepBatch {
         elements = 0;
     }
 
-    /** Appends an entry with only storage set (enough for {@link Backend#firstNonFiniteTensor}); returns its index. */
+    /**
+     * Appends an entry with only storage set (enough for {@link Backend#firstNonFiniteTensor}); returns its index.
+     *
+     * @param param the parameter
+     * @param grad the gradient
+     * @param momentum the momentum buffer, or {@code null}
+     * @return the entry's index
+     */
     public int add(FloatSpan param, FloatSpan grad, FloatSpan momentum) {
         int i = size++;
         params[i] = param;
@@ -130,6 +141,14 @@ public final class StepBatch {
     /**
      * Sets the coefficients of an entry of an SGD kind (see the class documentation for their meaning), with
      * {@code gradScale = sign} (no clipping; {@link #setGradScale} changes it).
+     *
+     * @param i index of the entry
+     * @param kind the update form
+     * @param sign -1 when maximizing, else +1
+     * @param gradCoef {@code sign * (float)(1 - μ)}
+     * @param mu {@code (float) μ}
+     * @param negStep {@code -((float) η * s)}
+     * @param decay {@code (float)(1 - λη)}
      */
     public void setRule(int i, Kind kind, float sign, float gradCoef, float mu, float negStep, float decay) {
         kinds[i] = kind;
@@ -145,6 +164,20 @@ public final class StepBatch {
      * Sets the coefficients of an entry of kind {@link Kind#ADAMW} or {@link Kind#ADAM_MINI} (see the class
      * documentation); {@code second} is v (one value per block for Adam-mini) and {@code maxSecond} the amsgrad
      * maximum or {@code null}. {@code blockSize} is 1 for AdamW.
+     *
+     * @param i index of the entry
+     * @param kind the update form
+     * @param gradScale the gradient scale: the sign times the clipping coefficient
+     * @param decay {@code (float)(1 - λη)}
+     * @param b1c {@code (float)(1 - β₁)}
+     * @param beta2 {@code (float) β₂}
+     * @param b2c {@code (float)(1 - β₂)}
+     * @param sqrtBc2 {@code (float) sqrt(1 - β₂ᵗ)}
+     * @param eps {@code (float) ε}
+     * @param negStepBc {@code (float)(-η / (1 - β₁ᵗ))}
+     * @param second the second moment v (one value per block for Adam-mini)
+     * @param maxSecond the amsgrad maximum of v, or {@code null} without amsgrad
+     * @param blockSize elements per second-moment block: 1 for AdamW, the partition's block for Adam-mini
      */
     public void setAdam(int i, Kind kind, float gradScale, float decay, float b1c, float beta2, float b2c,
                         float sqrtBc2, float eps, float negStepBc, FloatSpan second, FloatSpan maxSecond,
@@ -164,32 +197,60 @@ public final class StepBatch {
         blockSizes[i] = blockSize;
     }
 
-    /** Sets the gradient scale of entry {@code i}: its sign times the clipping coefficient. */
+    /**
+     * Sets the gradient scale of entry {@code i}: its sign times the clipping coefficient.
+     *
+     * @param i index of the entry
+     * @param gradScale the gradient scale: the sign times the clipping coefficient
+     */
     public void setGradScale(int i, float gradScale) {
         gradScales[i] = gradScale;
     }
 
-    /** Sets the momentum buffer of entry {@code i}. */
+    /**
+     * Sets the momentum buffer of entry {@code i}.
+     *
+     * @param i index of the entry
+     * @param momentum the momentum buffer
+     */
     public void setMomentum(int i, FloatSpan momentum) {
         momenta[i] = momentum;
     }
 
-    /** Number of entries. */
+    /**
+     * Number of entries.
+     *
+     * @return the number of entries
+     */
     public int size() {
         return size;
     }
 
-    /** Total number of parameter elements over all entries. */
+    /**
+     * Total number of parameter elements over all entries.
+     *
+     * @return the total number of parameter elements over all entries
+     */
     public long elements() {
         return elements;
     }
 
-    /** Parameter of entry {@code i}. Modified by {@link Backend#update}. */
+    /**
+     * Parameter of entry {@code i}. Modified by {@link Backend#update}.
+     *
+     * @param i index of the entry
+     * @return the parameter of entry {@code i}
+     */
     public FloatSpan param(int i) {
         return params[i];
     }
 
-    /** Gradient of entry {@code i}. Not modified. */
+    /**
+     * Gradient of entry {@code i}. Not modified.
+     *
+     * @param i index of the entry
+     * @return the gradient of entry {@code i}
+     */
     public FloatSpan grad(int i) {
         return grads[i];
     }
@@ -197,97 +258,190 @@ public final class StepBatch {
     /**
      * Momentum buffer (the first moment m for the Adam kinds) of entry {@code i}, {@code null} for {@link Kind#SGD}.
      * Modified by {@link Backend#update}.
+     *
+     * @param i index of the entry
+     * @return the momentum buffer (the first moment m for the Adam kinds) of entry {@code i}, {@code null} for {@link Kind#SGD}
      */
     public FloatSpan momentum(int i) {
         return momenta[i];
     }
 
-    /** Update form of entry {@code i}. */
+    /**
+     * Update form of entry {@code i}.
+     *
+     * @param i index of the entry
+     * @return the update form of entry {@code i}
+     */
     public Kind kind(int i) {
         return kinds[i];
     }
 
-    /** -1 when maximizing, else +1. */
+    /**
+     * -1 when maximizing, else +1.
+     *
+     * @param i index of the entry
+     * @return -1 when maximizing, else +1
+     */
     public float sign(int i) {
         return signs[i];
     }
 
-    /** {@code sign * (float)(1 - μ)}. */
+    /**
+     * {@code sign * (float)(1 - μ)}.
+     *
+     * @param i index of the entry
+     * @return {@code sign * (float)(1 - μ)}
+     */
     public float gradCoef(int i) {
         return gradCoefs[i];
     }
 
-    /** {@code (float) μ}. */
+    /**
+     * {@code (float) μ}.
+     *
+     * @param i index of the entry
+     * @return {@code (float) μ}
+     */
     public float mu(int i) {
         return mus[i];
     }
 
-    /** {@code -((float) η * s)}. */
+    /**
+     * {@code -((float) η * s)}.
+     *
+     * @param i index of the entry
+     * @return {@code -((float) η * s)}
+     */
     public float negStep(int i) {
         return negSteps[i];
     }
 
-    /** {@code (float)(1 - λη)}. */
+    /**
+     * {@code (float)(1 - λη)}.
+     *
+     * @param i index of the entry
+     * @return {@code (float)(1 - λη)}
+     */
     public float decay(int i) {
         return decays[i];
     }
 
-    /** The factor every gradient element is multiplied by first: the sign times the clipping coefficient. */
+    /**
+     * The factor every gradient element is multiplied by first: the sign times the clipping coefficient.
+     *
+     * @param i index of the entry
+     * @return the factor every gradient element is multiplied by first: the sign times the clipping coefficient
+     */
     public float gradScale(int i) {
         return gradScales[i];
     }
 
-    /** {@code (float)(1 - μ)} (SGD kinds). */
+    /**
+     * {@code (float)(1 - μ)} (SGD kinds).
+     *
+     * @param i index of the entry
+     * @return {@code (float)(1 - μ)} (SGD kinds)
+     */
     public float oneMinusMu(int i) {
         return signs[i] * gradCoefs[i];
     }
 
-    /** The second moment v of an Adam entry (one value per block for Adam-mini). Modified by {@link Backend#update}. */
+    /**
+     * The second moment v of an Adam entry (one value per block for Adam-mini). Modified by {@link Backend#update}.
+     *
+     * @param i index of the entry
+     * @return the second moment v of an Adam entry (one value per block for Adam-mini)
+     */
     public FloatSpan second(int i) {
         return seconds[i];
     }
 
-    /** The amsgrad maximum of v, or {@code null} without amsgrad. Modified by {@link Backend#update}. */
+    /**
+     * The amsgrad maximum of v, or {@code null} without amsgrad. Modified by {@link Backend#update}.
+     *
+     * @param i index of the entry
+     * @return the amsgrad maximum of v, or {@code null} without amsgrad
+     */
     public FloatSpan maxSecond(int i) {
         return maxSeconds[i];
     }
 
-    /** Whether an {@link Kind#ADAMW} entry uses amsgrad. */
+    /**
+     * Whether an {@link Kind#ADAMW} entry uses amsgrad.
+     *
+     * @param i index of the entry
+     * @return whether an {@link Kind#ADAMW} entry uses amsgrad
+     */
     public boolean amsgrad(int i) {
         return maxSeconds[i] != null;
     }
 
-    /** {@code (float)(1 - β₁)} (Adam kinds). */
+    /**
+     * {@code (float)(1 - β₁)} (Adam kinds).
+     *
+     * @param i index of the entry
+     * @return {@code (float)(1 - β₁)} (Adam kinds)
+     */
     public float b1c(int i) {
         return b1cs[i];
     }
 
-    /** {@code (float) β₂} (Adam kinds). */
+    /**
+     * {@code (float) β₂} (Adam kinds).
+     *
+     * @param i index of the entry
+     * @return {@code (float) β₂} (Adam kinds)
+     */
     public float beta2(int i) {
         return beta2s[i];
     }
 
-    /** {@code (float)(1 - β₂)} (Adam kinds). */
+    /**
+     * {@code (float)(1 - β₂)} (Adam kinds).
+     *
+     * @param i index of the entry
+     * @return {@code (float)(1 - β₂)} (Adam kinds)
+     */
     public float b2c(int i) {
         return b2cs[i];
     }
 
-    /** {@code (float) sqrt(1 - β₂ᵗ)} (Adam kinds). */
+    /**
+     * {@code (float) sqrt(1 - β₂ᵗ)} (Adam kinds).
+     *
+     * @param i index of the entry
+     * @return {@code (float) sqrt(1 - β₂ᵗ)} (Adam kinds)
+     */
     public float sqrtBc2(int i) {
         return sqrtBc2s[i];
     }
 
-    /** {@code (float) ε} (Adam kinds). */
+    /**
+     * {@code (float) ε} (Adam kinds).
+     *
+     * @param i index of the entry
+     * @return {@code (float) ε} (Adam kinds)
+     */
     public float eps(int i) {
         return epss[i];
     }
 
-    /** {@code (float)(-η / (1 - β₁ᵗ))} (Adam kinds). */
+    /**
+     * {@code (float)(-η / (1 - β₁ᵗ))} (Adam kinds).
+     *
+     * @param i index of the entry
+     * @return {@code (float)(-η / (1 - β₁ᵗ))} (Adam kinds)
+     */
     public float negStepBc(int i) {
         return negStepBcs[i];
     }
 
-    /** Elements per second-moment block: 1 for AdamW, the partition's block for Adam-mini. */
+    /**
+     * Elements per second-moment block: 1 for AdamW, the partition's block for Adam-mini.
+     *
+     * @param i index of the entry
+     * @return the elements per second-moment block: 1 for AdamW, the partition's block for Adam-mini
+     */
     public int blockSize(int i) {
         return blockSizes[i];
     }

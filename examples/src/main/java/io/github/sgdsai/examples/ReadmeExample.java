@@ -14,12 +14,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 
-/** The README's API example, kept compiling and running (the checkpoint goes to a temporary file). */
+/** The API tour of docs/optimizers.md, kept compiling and running (the checkpoint goes to a temporary file). */
 public final class ReadmeExample {
     private ReadmeExample() {
     }
 
-    /** Runs the README example with random gradients; returns the optimizer's final step count. */
+    /** Runs the tour with random stand-in gradients; returns the optimizer's final step count. */
     public static long run() throws IOException {
         Random rnd = new Random(1);
         float[] w = new float[64 * 10], dw = new float[64 * 10];    // parameters and their gradients

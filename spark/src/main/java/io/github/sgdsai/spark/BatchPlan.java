@@ -66,32 +66,56 @@ public final class BatchPlan implements Serializable {
         this.shuffle = shuffle;
     }
 
-    /** n, the number of examples. */
+    /**
+     * n, the number of examples.
+     *
+     * @return n, the number of examples
+     */
     public int examples() {
         return examples;
     }
 
-    /** B, the batch size. */
+    /**
+     * B, the batch size.
+     *
+     * @return B, the batch size
+     */
     public int batchSize() {
         return batchSize;
     }
 
-    /** r, the micro-batch size. */
+    /**
+     * r, the micro-batch size.
+     *
+     * @return r, the micro-batch size
+     */
     public int microBatchSize() {
         return microBatchSize;
     }
 
-    /** The shuffling seed. */
+    /**
+     * The shuffling seed.
+     *
+     * @return the shuffling seed
+     */
     public long seed() {
         return seed;
     }
 
-    /** Whether epochs are shuffled. */
+    /**
+     * Whether epochs are shuffled.
+     *
+     * @return whether epochs are shuffled
+     */
     public boolean shuffle() {
         return shuffle;
     }
 
-    /** Batches per epoch, {@code ceil(n / B)}. */
+    /**
+     * Batches per epoch, {@code ceil(n / B)}.
+     *
+     * @return the number of batches per epoch, {@code ceil(n / B)}
+     */
     public int stepsPerEpoch() {
         return (examples + batchSize - 1) / batchSize;
     }

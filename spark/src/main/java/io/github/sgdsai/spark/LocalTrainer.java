@@ -136,7 +136,11 @@ public final class LocalTrainer<T> implements AutoCloseable {
         return steps(plan.stepsPerEpoch() - stepInEpoch);
     }
 
-    /** The loss of the last step's batch. */
+    /**
+     * The loss of the last step's batch.
+     *
+     * @return the loss of the last step's batch
+     */
     public double lastLoss() {
         return lastLoss;
     }
@@ -151,7 +155,11 @@ public final class LocalTrainer<T> implements AutoCloseable {
         return params[Arrays.asList(names).indexOf(name)].clone();
     }
 
-    /** Copies of every tensor's current values, by name, in order. */
+    /**
+     * Copies of every tensor's current values, by name, in order.
+     *
+     * @return copies of every tensor's current values, by name, in order
+     */
     public Map<String, float[]> parameters() {
         Map<String, float[]> m = new LinkedHashMap<>();
         for (int t = 0; t < names.length; t++) {
@@ -160,7 +168,11 @@ public final class LocalTrainer<T> implements AutoCloseable {
         return m;
     }
 
-    /** The optimizer ({@link SgdSai} or {@code AdamW}: for its g-SNRs, state size, backend). */
+    /**
+     * The optimizer ({@link SgdSai} or {@code AdamW}: for its g-SNRs, state size, backend).
+     *
+     * @return the optimizer ({@link SgdSai} or {@code AdamW})
+     */
     public Optimizer optimizer() {
         return opt;
     }

@@ -21,12 +21,20 @@ public final class Parameters implements Serializable {
         this.values = values;
     }
 
-    /** Number of tensors. */
+    /**
+     * Number of tensors.
+     *
+     * @return the number of tensors
+     */
     public int size() {
         return names.length;
     }
 
-    /** The tensors' names, in order. */
+    /**
+     * The tensors' names, in order.
+     *
+     * @return the tensors' names, in order
+     */
     public List<String> names() {
         return List.of(names);
     }

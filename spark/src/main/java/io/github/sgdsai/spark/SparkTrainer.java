@@ -47,6 +47,19 @@ import java.util.function.Supplier;
  * giving the same parameters, bit for bit, as {@link LocalTrainer} on one machine, whatever the number of executors,
  * data partitions or shards.
  *
+ * <p>Example: a two-layer model over an RDD of examples, the optimizer state in 8 shards.
+ * <pre>{@code
+ * try (SparkTrainer<Example> trainer = SparkTrainer.builder()
+ *         .tensor("W1", w1).tensor("b1", b1).tensor("W2", w2).tensor("b2", b2)  // initial values (copied)
+ *         .optimizer(b -> b.lr(0.01).group(NameRule.glob("biases", "b*"), g -> g.weightDecay(0)))
+ *         .batchSize(32).microBatchSize(1).seed(43).shards(8)
+ *         .build(examplesRdd, (params, rows, batchSize) -> myGradient(params, rows, batchSize))) {
+ *     trainer.epoch();
+ *     float[] trainedW1 = trainer.parameters("W1");
+ *     trainer.save("hdfs:///ckpt/run1");
+ * }
+ * }</pre>
+ *
  * <h2>A step</h2>
  * <ol>
  *   <li><b>Gradient.</b> Every data partition computes the gradient of the micro-batches of the step it holds (the
@@ -887,7 +900,11 @@ public final class SparkTrainer<T> implements AutoCloseable {
 
     // ---- accessors ----
 
-    /** The tensors' names, in the order given to the builder. */
+    /**
+     * The tensors' names, in the order given to the builder.
+     *
+     * @return the tensors' names, in the order given to the builder
+     */
     public List<String> names() {
         return List.of(layout.names);
     }
@@ -902,7 +919,11 @@ public final class SparkTrainer<T> implements AutoCloseable {
         return params[index(name)].clone();
     }
 
-    /** Copies of every tensor's current values, by name, in order. */
+    /**
+     * Copies of every tensor's current values, by name, in order.
+     *
+     * @return copies of every tensor's current values, by name, in order
+     */
     public Map<String, float[]> parameters() {
         Map<String, float[]> m = new LinkedHashMap<>();
         for (int t = 0; t < params.length; t++) {
@@ -931,47 +952,83 @@ public final class SparkTrainer<T> implements AutoCloseable {
         return i;
     }
 
-    /** Steps applied so far. */
+    /**
+     * Steps applied so far.
+     *
+     * @return the number of steps applied so far
+     */
     public long appliedSteps() {
         return applied;
     }
 
-    /** Steps skipped under {@link NonFinitePolicy#SKIP_STEP}. */
+    /**
+     * Steps skipped under {@link NonFinitePolicy#SKIP_STEP}.
+     *
+     * @return the number of steps skipped under {@link NonFinitePolicy#SKIP_STEP}
+     */
     public long skippedSteps() {
         return skipped;
     }
 
-    /** The epoch the next step belongs to, from 0. */
+    /**
+     * The epoch the next step belongs to, from 0.
+     *
+     * @return the epoch the next step belongs to, from 0
+     */
     public long currentEpoch() {
         return epoch;
     }
 
-    /** The index, within its epoch, of the next step's batch. */
+    /**
+     * The index, within its epoch, of the next step's batch.
+     *
+     * @return the index, within its epoch, of the next step's batch
+     */
     public int stepInEpoch() {
         return stepInEpoch;
     }
 
-    /** The loss of the last step's batch (its micro-batches' losses added in order), NaN before any step. */
+    /**
+     * The loss of the last step's batch (its micro-batches' losses added in order), NaN before any step.
+     *
+     * @return the loss of the last step's batch (its micro-batches' losses added in order), NaN before any step
+     */
     public double lastLoss() {
         return lastLoss;
     }
 
-    /** The global gradient norm before clipping of the last applied step, NaN when not clipping. */
+    /**
+     * The global gradient norm before clipping of the last applied step, NaN when not clipping.
+     *
+     * @return the global gradient norm before clipping of the last applied step, NaN when not clipping
+     */
     public double lastGradNorm() {
         return lastGradNorm;
     }
 
-    /** Where the last step's time went, or null before the first step. */
+    /**
+     * Where the last step's time went, or null before the first step.
+     *
+     * @return where the last step's time went, or null before the first step
+     */
     public StepTimes lastStepTimes() {
         return lastTimes;
     }
 
-    /** The batch plan. */
+    /**
+     * The batch plan.
+     *
+     * @return the batch plan
+     */
     public BatchPlan plan() {
         return plan;
     }
 
-    /** Number of shards. */
+    /**
+     * Number of shards.
+     *
+     * @return the number of shards
+     */
     public int shards() {
         return layout.shards;
     }
@@ -986,7 +1043,11 @@ public final class SparkTrainer<T> implements AutoCloseable {
         return layout.elements(k);
     }
 
-    /** The backend the shards run ({@code "vector"} or {@code "scalar"}). */
+    /**
+     * The backend the shards run ({@code "vector"} or {@code "scalar"}).
+     *
+     * @return the backend the shards run ({@code "vector"} or {@code "scalar"})
+     */
     public String backendName() {
         return backendName;
     }
