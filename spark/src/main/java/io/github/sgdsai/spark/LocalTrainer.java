@@ -89,7 +89,7 @@ public final class LocalTrainer<T> implements AutoCloseable {
             for (int p = from; p < to; p++) {
                 micro.add(rows.get(order[p]));
             }
-            Gradient g = fn.compute(view, micro, batch);
+            Gradient g = Shard.compute(fn, view, micro, batch, epoch, s, m);
             String error = Shard.invalid(g, names, lengths, epoch, s, m);
             if (error != null) {
                 throw new IllegalArgumentException(error);

@@ -70,6 +70,30 @@ final class Shard {
     }
 
     /**
+     * Calls the gradient function on a micro-batch; an exception it throws is rethrown as a
+     * {@link GradientFunctionFailure} that says where (its cause is the original). On Spark the task is then retried
+     * (the failure may be transient) and the driver reports the last attempt's failure.
+     */
+    static <T> Gradient compute(GradientFunction<T> fn, Parameters params, List<T> rows, int batchRows, long epoch,
+                                int step, int micro) {
+        try {
+            return fn.compute(params, rows, batchRows);
+        } catch (RuntimeException e) {
+            throw new GradientFunctionFailure("gradient function failed (epoch " + epoch + ", step " + step
+                    + ", micro-batch " + micro + "): " + e, e);
+        }
+    }
+
+    /** An exception thrown by the user's gradient function, with the step it was computing. */
+    static final class GradientFunctionFailure extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        GradientFunctionFailure(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
      * Why a micro-batch's gradient is invalid, or null if it is not: a deterministic error, so it is reported at once
      * rather than retried. The same check, with the same message, runs in {@link LocalTrainer}.
      *

@@ -278,7 +278,10 @@ public final class SparkTrainer<T> implements AutoCloseable {
      *                                    its epoch, step and micro-batch, as {@link LocalTrainer} does (nothing was
      *                                    changed)
      * @throws ArithmeticException        if a first-step g-SNR is not finite (nothing was changed)
-     * @throws IllegalStateException      if the trainer was closed
+     * @throws IllegalStateException      if the trainer was closed; or if the gradient function threw on every attempt
+     *                                    Spark made: the message says "gradient function failed (epoch e, step s,
+     *                                    micro-batch m)", as {@link LocalTrainer}'s does, and the cause is the
+     *                                    function's exception (nothing was changed)
      */
     public boolean step() {
         ensureOpen();
@@ -441,7 +444,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
         LongAccumulator ra = reduceNs;
         JavaPairRDD<Integer, Shard.Leaf> leaves = epochData.filter(mb -> mb.step() == s).flatMapToPair(mb -> {
             long a = System.nanoTime();
-            Gradient g = f.compute(p.value(), mb.rows(), mb.batchRows());
+            Gradient g = Shard.compute(f, p.value(), mb.rows(), mb.batchRows(), e, s, mb.micro());
             ga.add(System.nanoTime() - a);
             String error = Shard.invalid(g, lay.names, lay.lengths, e, s, mb.micro());
             if (error != null) { // deterministic: reported to the driver through shard 0, not retried
@@ -877,22 +880,20 @@ public final class SparkTrainer<T> implements AutoCloseable {
     private static <R> R run(Supplier<R> action) {
         try {
             return action.get();
-        } catch (RuntimeException e) {
-            for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
-                if (c instanceof IllegalArgumentException || c instanceof ArithmeticException) {
-                    RuntimeException r = (RuntimeException) c;
-                    r.addSuppressed(e);
-                    throw r;
+        } catch (Exception e) { // SparkException is checked in Java's eyes but thrown by Scala code
+            RuntimeException found = null;
+            for (Throwable c = e.getCause(); c != null && found == null; c = c.getCause()) {
+                if (c instanceof Shard.GradientFunctionFailure
+                        || c instanceof IllegalArgumentException || c instanceof ArithmeticException) {
+                    found = (RuntimeException) c;
                 }
             }
-            throw e;
-        } catch (Exception e) { // SparkException is checked in Java's eyes but thrown by Scala code
-            for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
-                if (c instanceof IllegalArgumentException || c instanceof ArithmeticException) {
-                    RuntimeException r = (RuntimeException) c;
-                    r.addSuppressed(e);
-                    throw r;
-                }
+            if (found != null) {
+                found.addSuppressed(e);
+                throw found;
+            }
+            if (e instanceof RuntimeException r) {
+                throw r;
             }
             throw new IllegalStateException("Spark job failed: " + e.getMessage(), e);
         }

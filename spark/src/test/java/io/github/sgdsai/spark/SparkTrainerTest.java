@@ -105,6 +105,9 @@ public class SparkTrainerTest {
     static Gradient misbehaving(Parameters p, List<Row> rows, int batchSize) {
         calls.incrementAndGet();
         Gradient g = leastSquares(p, rows, batchSize);
+        if (failMode == 7) {
+            throw new UnsupportedOperationException("injected failure on every attempt");
+        }
         if (failMode == 5) { // every micro-batch is wrong, in a tensor that depends on its examples
             int t = rows.get(0).id() % NAMES.length;
             float[][] sums = g.sums().clone();
@@ -428,6 +431,14 @@ public class SparkTrainerTest {
                         "mode " + mode + ": each micro-batch computed once, not retried");
                 assertEquals(one.getMessage(), many.getMessage(), "mode " + mode);
                 assertTrue(many.getMessage().contains("(epoch 0, step 2, micro-batch 0)"), many.getMessage());
+            }
+            failMode = 7; // the user's own exception: retried by Spark, then reported with its step
+            for (IllegalStateException e : List.of(assertThrows(IllegalStateException.class, local::step),
+                    assertThrows(IllegalStateException.class, spark::step))) {
+                assertTrue(e.getMessage().startsWith("gradient function failed (epoch 0, step 2, micro-batch "),
+                        e.getMessage());
+                assertTrue(e.getCause() instanceof UnsupportedOperationException, String.valueOf(e.getCause()));
+                assertEquals("injected failure on every attempt", e.getCause().getMessage());
             }
             failMode = 6;
             NonFiniteGradientException one = assertThrows(NonFiniteGradientException.class, local::step);
