@@ -8,9 +8,9 @@ import java.util.List;
 /**
  * How the tensors are cut into shards. The flattened parameters (tensor after tensor) are cut into units: chunks of
  * {@code chunk} elements of a tensor (the backend's {@code momentsChunk()}, so g-SNR partials can be computed per
- * chunk where the chunk lives), or whole tensors when {@code chunk} is 0. Consecutive units go to the same shard
- * until it holds about {@code 1 / shards} of all elements, so a shard holds at most one contiguous slice of each
- * tensor. A shard may be empty when there are fewer units than shards.
+ * chunk where the chunk lives), or whole tensors when {@code chunk} is 0. Each shard holds a run of consecutive units
+ * (so at most one contiguous slice of each tensor, and a tensor's slices in shard order), cut as evenly as whole units
+ * allow (see {@link #bounds}). A shard is empty only when there are fewer units than shards.
  */
 final class Layout implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -29,30 +29,28 @@ final class Layout implements Serializable {
         this.lengths = lengths;
         this.chunk = chunk;
         this.shards = shards;
-        long total = 0;
-        for (int n : lengths) {
-            total += n;
-        }
-        List<List<int[]>> slices = new ArrayList<>();
-        for (int k = 0; k < shards; k++) {
-            slices.add(new ArrayList<>());
-        }
-        long before = 0;
+        // The units, in order: chunks of a tensor, or whole tensors.
+        List<int[]> units = new ArrayList<>();
         for (int t = 0; t < lengths.length; t++) {
             int step = chunk > 0 ? chunk : lengths[t];
             for (int f = 0; f < lengths[t]; f += step) {
-                int e = (int) Math.min(lengths[t], (long) f + step);
-                // the shard whose share of the elements holds the unit's middle: non-decreasing along the units
-                int k = (int) Math.min(shards - 1, (2 * before + (e - f)) * shards / (2 * total));
-                List<int[]> list = slices.get(k);
-                int[] last = list.isEmpty() ? null : list.get(list.size() - 1);
-                if (last != null && last[0] == t && last[2] == f) {
-                    last[2] = e;
-                } else {
-                    list.add(new int[] {t, f, e});
-                }
-                before += e - f;
+                units.add(new int[] {t, f, (int) Math.min(lengths[t], (long) f + step)});
             }
+        }
+        int[] bound = bounds(units, shards);
+        List<List<int[]>> slices = new ArrayList<>();
+        for (int k = 0; k < shards; k++) {
+            List<int[]> list = new ArrayList<>();
+            for (int u = bound[k]; u < bound[k + 1]; u++) {
+                int[] unit = units.get(u);
+                int[] last = list.isEmpty() ? null : list.get(list.size() - 1);
+                if (last != null && last[0] == unit[0] && last[2] == unit[1]) {
+                    last[2] = unit[2];
+                } else {
+                    list.add(unit.clone());
+                }
+            }
+            slices.add(list);
         }
         tensor = new int[shards][];
         from = new int[shards][];
@@ -68,6 +66,82 @@ final class Layout implements Serializable {
                 to[k][j] = list.get(j)[2];
             }
         }
+    }
+
+    /**
+     * Where each shard's run of units starts ({@code shards + 1} indices, the last one the number of units): the
+     * largest shard is as small as a contiguous cut can make it (the least {@code cap} for which cutting greedily
+     * needs at most {@code shards} shards, never more than the mean plus one unit), no shard is empty when there are at
+     * least as many units as shards, and within those limits each cut is the one nearest to its share
+     * ({@code k / shards} of the elements).
+     */
+    static int[] bounds(List<int[]> units, int shards) {
+        int n = units.size();
+        long[] before = new long[n + 1];
+        long largest = 0;
+        for (int u = 0; u < n; u++) {
+            long size = units.get(u)[2] - units.get(u)[1];
+            before[u + 1] = before[u] + size;
+            largest = Math.max(largest, size);
+        }
+        long total = before[n];
+        long lo = Math.max(largest, (total + shards - 1) / shards);
+        long hi = lo + largest;
+        while (lo < hi) { // the least cap that greedy cutting fits in `shards` shards
+            long mid = (lo + hi) >>> 1;
+            if (greedyShards(before, mid) <= shards) {
+                hi = mid;
+            } else {
+                lo = mid;
+                lo++;
+            }
+        }
+        long cap = lo;
+        // fromRight[k]: the earliest start of shard k from which the units left fit in shards k.. under the cap
+        int[] fromRight = new int[shards + 1];
+        fromRight[shards] = n;
+        for (int k = shards - 1; k >= 0; k--) {
+            int i = fromRight[k + 1];
+            while (i > 0 && before[fromRight[k + 1]] - before[i - 1] <= cap) {
+                i--;
+            }
+            fromRight[k] = i;
+        }
+        boolean nonEmpty = n >= shards;
+        int[] bound = new int[shards + 1];
+        bound[shards] = n;
+        for (int k = 1; k < shards; k++) {
+            int prev = bound[k - 1];
+            int low = Math.max(fromRight[k], nonEmpty ? prev + 1 : prev);
+            int reach = prev;
+            while (reach < n && before[reach + 1] - before[prev] <= cap) {
+                reach++;
+            }
+            int high = Math.min(reach, nonEmpty ? n - (shards - k) : n);
+            double share = (double) total * k / shards;
+            int best = low;
+            for (int b = low + 1; b <= high; b++) {
+                if (Math.abs(before[b] - share) < Math.abs(before[best] - share)) {
+                    best = b;
+                }
+            }
+            bound[k] = best;
+        }
+        return bound;
+    }
+
+    /** Shards that cutting greedily (each shard takes units while it holds at most {@code cap}) makes. */
+    private static int greedyShards(long[] before, long cap) {
+        int shards = 0;
+        int n = before.length - 1;
+        for (int start = 0; start < n; shards++) {
+            int end = start;
+            while (end < n && before[end + 1] - before[start] <= cap) {
+                end++;
+            }
+            start = end;
+        }
+        return shards;
     }
 
     /** Elements held by shard {@code k}. */

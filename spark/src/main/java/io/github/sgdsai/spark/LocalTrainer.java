@@ -26,6 +26,7 @@ public final class LocalTrainer<T> implements AutoCloseable {
     private final String[] names;
     private final float[][] params;
     private final float[][] grads;
+    private final int[] lengths;
     private final BatchPlan plan;
     private final List<T> rows;
     private final GradientFunction<T> fn;
@@ -45,6 +46,10 @@ public final class LocalTrainer<T> implements AutoCloseable {
         this.rows = List.copyOf(rows);
         this.fn = fn;
         this.grads = new float[names.length][];
+        this.lengths = new int[names.length];
+        for (int t = 0; t < names.length; t++) {
+            lengths[t] = params[t].length;
+        }
         Optimizer.Builder<?, ?, ?> b = SparkTrainer.Builder.configured(config);
         b.threads(1);
         if (backend != null) {
@@ -84,17 +89,13 @@ public final class LocalTrainer<T> implements AutoCloseable {
             for (int p = from; p < to; p++) {
                 micro.add(rows.get(order[p]));
             }
-            Gradient g = fn.compute(view, micro, batch);
-            if (g == null || g.sums().length != names.length) {
-                throw new IllegalArgumentException("gradient function returned "
-                        + (g == null ? "null" : g.sums().length + " gradient arrays, expected " + names.length));
+            Gradient g = Shard.compute(fn, view, micro, batch, epoch, s, m);
+            String error = Shard.invalid(g, names, lengths, epoch, s, m);
+            if (error != null) {
+                throw new IllegalArgumentException(error);
             }
             for (int t = 0; t < names.length; t++) {
                 float[] x = g.sums()[t];
-                if (x == null || x.length != grads[t].length) {
-                    throw new IllegalArgumentException("gradient of tensor '" + names[t] + "' has length "
-                            + (x == null ? "null" : String.valueOf(x.length)) + ", expected " + grads[t].length);
-                }
                 float[] acc = grads[t];
                 for (int i = 0; i < acc.length; i++) {
                     acc[i] += x[i];

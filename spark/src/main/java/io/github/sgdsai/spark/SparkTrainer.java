@@ -81,7 +81,9 @@ import java.util.function.Supplier;
  * </ol>
  * Shards live in Spark's block manager as an RDD (one partition per shard) that is never modified in place, so a
  * retried or recomputed task sees the same inputs; its lineage is cut every {@link Builder#checkpointInterval} steps
- * (reliable checkpoint when the context has a checkpoint directory, local checkpoint otherwise).
+ * (a reliable checkpoint, in the context's checkpoint directory: on a local master without one the trainer sets a
+ * temporary folder, on a cluster it refuses to build without one), so a lost block is read back or recomputed and
+ * the result is unchanged.
  *
  * <p>Not thread-safe: drive it from one thread. {@link #close()} releases its cached RDDs and broadcasts.
  *
@@ -89,7 +91,8 @@ import java.util.function.Supplier;
  */
 public final class SparkTrainer<T> implements AutoCloseable {
 
-    private static final int FORMAT = 1;
+    /** 2: shards cut by {@link Layout#bounds}, and skipped steps recorded in every shard's optimizer state. */
+    private static final int FORMAT = 2;
     private static final long MAGIC = 0x5347445350524b31L; // "SGDSPRK1"
 
     private final JavaSparkContext sc;
@@ -115,6 +118,10 @@ public final class SparkTrainer<T> implements AutoCloseable {
     private float[][] params;
     private Broadcast<Parameters> broadcast;
     private final List<Broadcast<?>> sinceCheckpoint = new ArrayList<>();
+    /** The shard RDD whose reliable checkpoint is the latest (its files are deleted once a newer one is written). */
+    private JavaRDD<Shard.State> checkpointed;
+    /** The checkpoint directory this trainer set on the context (a temporary folder), or null. */
+    private final java.nio.file.Path ownCheckpointDir;
     private JavaRDD<Shard.State> state;
     private JavaRDD<Shard.MicroBatch<T>> epochData;
     private long epochDataFor = -1;
@@ -134,6 +141,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
         this.fn = Objects.requireNonNull(fn, "gradient function is null");
         Objects.requireNonNull(data, "data is null");
         this.sc = JavaSparkContext.fromSparkContext(data.context());
+        this.ownCheckpointDir = ensureCheckpointDir(sc);
         this.config = b.config;
         this.maxGradNorm = b.maxGradNorm;
         this.checkpointInterval = b.checkpointInterval;
@@ -189,6 +197,57 @@ public final class SparkTrainer<T> implements AutoCloseable {
     }
 
     /**
+     * Makes sure the context has a checkpoint directory, so that the shards' lineage is cut with reliable checkpoints
+     * and a lost cached block is read back rather than lost for good: on a local master ({@code local[...]} or
+     * {@code local-cluster[...]}, one machine) a temporary folder is set when none is, and returned (it is deleted on
+     * {@link #close()}); on a cluster the user must set one on a file system every executor can reach.
+     */
+    private static java.nio.file.Path ensureCheckpointDir(JavaSparkContext sc) {
+        if (!needsTemporaryCheckpointDir(sc.master(), sc.getCheckpointDir().isPresent())) {
+            return null;
+        }
+        try {
+            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("sgdsai-spark-checkpoints");
+            sc.setCheckpointDir(dir.toUri().toString());
+            return dir;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot create a temporary checkpoint directory (set one with "
+                    + "sc.setCheckpointDir)", e);
+        }
+    }
+
+    /**
+     * Whether the trainer must set a temporary checkpoint directory on a context with master {@code master}.
+     *
+     * @throws IllegalArgumentException on a cluster master when the context has none: saying what to set
+     */
+    static boolean needsTemporaryCheckpointDir(String master, boolean hasDir) {
+        if (hasDir) {
+            return false;
+        }
+        if (master.equals("local") || master.startsWith("local[") || master.startsWith("local-cluster[")) {
+            return true;
+        }
+        throw new IllegalArgumentException("the Spark context has no checkpoint directory: set one on a file system "
+                + "every executor can reach before building the trainer, e.g. "
+                + "sc.setCheckpointDir(\"hdfs:///tmp/sgdsai-checkpoints\"); the shards' state is checkpointed there "
+                + "every checkpointInterval steps, so that a lost executor or block does not end the training");
+    }
+
+    /** Deletes the reliable-checkpoint files of {@code rdd} (no longer needed: a newer checkpoint exists). */
+    private void deleteCheckpointFiles(JavaRDD<?> rdd) {
+        if (rdd == null || !rdd.getCheckpointFile().isPresent()) {
+            return;
+        }
+        try {
+            Path file = new Path(rdd.getCheckpointFile().get());
+            file.getFileSystem(sc.hadoopConfiguration()).delete(file, true);
+        } catch (IOException | RuntimeException e) {
+            // best effort: a file left behind wastes space, changes nothing
+        }
+    }
+
+    /**
      * A new builder.
      *
      * @return the builder
@@ -214,10 +273,15 @@ public final class SparkTrainer<T> implements AutoCloseable {
      *         {@link NonFinitePolicy#SKIP_STEP} (the batch is consumed either way)
      * @throws NonFiniteGradientException under {@link NonFinitePolicy#THROW}: nothing was changed, and the same batch
      *                                    comes next
-     * @throws IllegalArgumentException   if the gradient function returned a gradient of the wrong shape (nothing was
+     * @throws IllegalArgumentException   if the gradient function returned a gradient of the wrong shape: thrown at once
+     *                                    (the tasks are not retried), naming the first bad micro-batch's tensor with
+     *                                    its epoch, step and micro-batch, as {@link LocalTrainer} does (nothing was
      *                                    changed)
      * @throws ArithmeticException        if a first-step g-SNR is not finite (nothing was changed)
-     * @throws IllegalStateException      if the trainer was closed
+     * @throws IllegalStateException      if the trainer was closed; or if the gradient function threw on every attempt
+     *                                    Spark made: the message says "gradient function failed (epoch e, step s,
+     *                                    micro-batch m)", as {@link LocalTrainer}'s does, and the cause is the
+     *                                    function's exception (nothing was changed)
      */
     public boolean step() {
         ensureOpen();
@@ -233,6 +297,11 @@ public final class SparkTrainer<T> implements AutoCloseable {
                     !Double.isNaN(maxGradNorm), checkNs)).collect());
             summaries = new ArrayList<>(summaries);
             summaries.sort(Comparator.comparingInt(Shard.Summary::shard));
+            for (Shard.Summary sm : summaries) {
+                if (sm.error() != null) {
+                    throw new IllegalArgumentException(sm.error());
+                }
+            }
             double loss = summaries.get(0).loss();
             if (policy != NonFinitePolicy.UNCHECKED) {
                 NonFiniteGradientException bad = firstBad(summaries);
@@ -240,6 +309,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
                     if (policy == NonFinitePolicy.THROW) {
                         throw bad;
                     }
+                    recordSkip();
                     skipped++;
                     lastLoss = loss;
                     advance();
@@ -374,16 +444,19 @@ public final class SparkTrainer<T> implements AutoCloseable {
         LongAccumulator ra = reduceNs;
         JavaPairRDD<Integer, Shard.Leaf> leaves = epochData.filter(mb -> mb.step() == s).flatMapToPair(mb -> {
             long a = System.nanoTime();
-            Gradient g = f.compute(p.value(), mb.rows(), mb.batchRows());
+            Gradient g = Shard.compute(f, p.value(), mb.rows(), mb.batchRows(), e, s, mb.micro());
             ga.add(System.nanoTime() - a);
-            check(g, lay, e, s, mb.micro());
+            String error = Shard.invalid(g, lay.names, lay.lengths, e, s, mb.micro());
+            if (error != null) { // deterministic: reported to the driver through shard 0, not retried
+                return List.of(new Tuple2<>(0, new Shard.Leaf(mb.micro(), null, 0, error))).iterator();
+            }
             List<Tuple2<Integer, Shard.Leaf>> out = new ArrayList<>(lay.shards);
             for (int k = 0; k < lay.shards; k++) {
                 float[][] slices = new float[lay.tensor[k].length][];
                 for (int j = 0; j < slices.length; j++) {
                     slices[j] = lay.cut(g.sums(), k, j);
                 }
-                out.add(new Tuple2<>(k, new Shard.Leaf(mb.micro(), slices, k == 0 ? g.loss() : 0)));
+                out.add(new Tuple2<>(k, new Shard.Leaf(mb.micro(), slices, k == 0 ? g.loss() : 0, null)));
             }
             return out.iterator();
         });
@@ -393,6 +466,11 @@ public final class SparkTrainer<T> implements AutoCloseable {
             kv._2().forEach(list::add);
             list.sort(Comparator.comparingInt(Shard.Leaf::micro));
             int k = kv._1();
+            for (Shard.Leaf leaf : list) { // the first invalid micro-batch, in micro-batch order
+                if (leaf.error() != null) {
+                    return new Shard.Grad(k, null, 0, leaf.error());
+                }
+            }
             float[][] sum = new float[lay.tensor[k].length][];
             for (int j = 0; j < sum.length; j++) {
                 sum[j] = new float[lay.to[k][j] - lay.from[k][j]];
@@ -409,32 +487,16 @@ public final class SparkTrainer<T> implements AutoCloseable {
                 loss += leaf.loss();
             }
             ra.add(System.nanoTime() - a);
-            return new Shard.Grad(k, sum, loss);
+            return new Shard.Grad(k, sum, loss, null);
         }).persist(StorageLevel.MEMORY_AND_DISK());
-    }
-
-    private static void check(Gradient g, Layout lay, long epoch, int step, int micro) {
-        String where = " (epoch " + epoch + ", step " + step + ", micro-batch " + micro + ")";
-        if (g == null) {
-            throw new IllegalArgumentException("gradient function returned null" + where);
-        }
-        float[][] sums = g.sums();
-        if (sums.length != lay.names.length) {
-            throw new IllegalArgumentException("gradient function returned " + sums.length + " gradient arrays, expected "
-                    + lay.names.length + " (one per tensor " + Arrays.toString(lay.names) + ")" + where);
-        }
-        for (int t = 0; t < sums.length; t++) {
-            if (sums[t] == null || sums[t].length != lay.lengths[t]) {
-                throw new IllegalArgumentException("gradient of tensor '" + lay.names[t] + "' has length "
-                        + (sums[t] == null ? "null" : String.valueOf(sums[t].length)) + ", expected " + lay.lengths[t]
-                        + where);
-            }
-        }
     }
 
     private static org.apache.spark.api.java.function.Function<Shard.Grad, Shard.Summary> summarizer(
             Layout lay, boolean check, boolean norm, LongAccumulator acc) {
         return g -> {
+            if (g.error() != null) {
+                return new Shard.Summary(g.shard(), 0, null, null, null, g.error());
+            }
             long a = System.nanoTime();
             int n = g.slices().length;
             int[] bad = new int[n];
@@ -454,7 +516,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
                 }
             }
             acc.add(System.nanoTime() - a);
-            return new Shard.Summary(g.shard(), g.loss(), bad, value, blocks);
+            return new Shard.Summary(g.shard(), g.loss(), bad, value, blocks, null);
         };
     }
 
@@ -655,11 +717,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
             return List.of(out).iterator();
         }).persist(StorageLevel.MEMORY_AND_DISK());
         if ((applied + 1) % checkpointInterval == 0) {
-            if (sc.getCheckpointDir().isPresent()) {
-                next.checkpoint();
-            } else {
-                next.rdd().localCheckpoint();
-            }
+            next.checkpoint(); // reliable: a lost block is read back from the checkpoint directory
         }
         List<Tuple2<Integer, float[][]>> slices;
         try {
@@ -674,6 +732,8 @@ public final class SparkTrainer<T> implements AutoCloseable {
         // it from the lineage (deterministically), for which the broadcasts since the last checkpoint are kept.
         old.unpersist(false);
         if (next.isCheckpointed()) {
+            deleteCheckpointFiles(checkpointed);
+            checkpointed = next;
             for (Broadcast<?> b : sinceCheckpoint) {
                 b.destroy();
             }
@@ -716,6 +776,84 @@ public final class SparkTrainer<T> implements AutoCloseable {
         }
     }
 
+    /**
+     * Records a step skipped under {@link NonFinitePolicy#SKIP_STEP} in every shard's optimizer state, as the
+     * single-machine optimizer records it in its own: each shard's optimizer is stepped once with a non-finite gradient
+     * (which its policy skips, changing nothing else), so a shard checkpoint counts the same skipped steps as
+     * {@link #skippedSteps()} and {@code LocalTrainer}'s optimizer.
+     */
+    private void recordSkip() {
+        Layout lay = layout;
+        Serializable cfg = config;
+        String be = backendName;
+        JavaRDD<Shard.State> next = state.map(s -> skipShard(s, lay, cfg, be)).persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            run(next::count);
+        } catch (RuntimeException e) {
+            next.unpersist(false);
+            throw e;
+        }
+        JavaRDD<Shard.State> old = state;
+        state = next;
+        old.unpersist(false);
+    }
+
+    /** One shard's skipped step (see {@link #recordSkip}). */
+    static Shard.State skipShard(Shard.State s, Layout lay, Serializable cfg, String backend) throws IOException {
+        int k = s.shard();
+        int n = s.params().length;
+        if (n == 0) {
+            return s;
+        }
+        float[][] p = new float[n][];
+        Optimizer.Builder<?, ?, ?> b = Builder.configured(cfg);
+        b.backend(backend).threads(1).optionalRules();
+        for (int j = 0; j < n; j++) {
+            p[j] = s.params()[j].clone();
+            float[] g = new float[p[j].length];
+            g[0] = Float.NaN;
+            b.add(lay.names[lay.tensor[k][j]], p[j], g);
+        }
+        try (Optimizer opt = b.build()) {
+            if (s.checkpoint() != null) {
+                opt.load(new ByteArrayInputStream(s.checkpoint()));
+            }
+            if (opt.step()) {
+                throw new IllegalStateException("shard " + k + ": its optimizer applied a non-finite gradient");
+            }
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            opt.save(out);
+            return new Shard.State(k, p, out.toByteArray());
+        }
+    }
+
+    /** Every shard's count of skipped steps, as its optimizer state records it (-1 for a shard with no state yet). */
+    List<Long> shardSkippedSteps() {
+        Layout lay = layout;
+        Serializable cfg = config;
+        List<Tuple2<Integer, Long>> counts = run(() -> state.map(s -> new Tuple2<>(s.shard(),
+                s.checkpoint() == null ? -1L : restored(s, lay, cfg).skippedSteps())).collect());
+        Long[] out = new Long[lay.shards];
+        for (Tuple2<Integer, Long> c : counts) {
+            out[c._1()] = c._2();
+        }
+        return List.of(out);
+    }
+
+    /** An optimizer over a copy of shard {@code s}'s slices with its saved state loaded (closed). */
+    private static Optimizer restored(Shard.State s, Layout lay, Serializable cfg) throws IOException {
+        int k = s.shard();
+        Optimizer.Builder<?, ?, ?> b = Builder.configured(cfg);
+        b.backend("scalar").threads(1).optionalRules();
+        for (int j = 0; j < s.params().length; j++) {
+            b.add(lay.names[lay.tensor[k][j]], s.params()[j].clone(), new float[s.params()[j].length]);
+        }
+        try (Optimizer opt = b.build()) {
+            opt.load(new ByteArrayInputStream(s.checkpoint()));
+            return opt;
+        }
+    }
+
     /** Assembles the updated slices and broadcasts the new parameters (the all-gather's second half). */
     private void gather(List<Tuple2<Integer, float[][]>> slices) {
         float[][] next = new float[layout.names.length][];
@@ -742,22 +880,20 @@ public final class SparkTrainer<T> implements AutoCloseable {
     private static <R> R run(Supplier<R> action) {
         try {
             return action.get();
-        } catch (RuntimeException e) {
-            for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
-                if (c instanceof IllegalArgumentException || c instanceof ArithmeticException) {
-                    RuntimeException r = (RuntimeException) c;
-                    r.addSuppressed(e);
-                    throw r;
+        } catch (Exception e) { // SparkException is checked in Java's eyes but thrown by Scala code
+            RuntimeException found = null;
+            for (Throwable c = e.getCause(); c != null && found == null; c = c.getCause()) {
+                if (c instanceof Shard.GradientFunctionFailure
+                        || c instanceof IllegalArgumentException || c instanceof ArithmeticException) {
+                    found = (RuntimeException) c;
                 }
             }
-            throw e;
-        } catch (Exception e) { // SparkException is checked in Java's eyes but thrown by Scala code
-            for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
-                if (c instanceof IllegalArgumentException || c instanceof ArithmeticException) {
-                    RuntimeException r = (RuntimeException) c;
-                    r.addSuppressed(e);
-                    throw r;
-                }
+            if (found != null) {
+                found.addSuppressed(e);
+                throw found;
+            }
+            if (e instanceof RuntimeException r) {
+                throw r;
             }
             throw new IllegalStateException("Spark job failed: " + e.getMessage(), e);
         }
@@ -922,10 +1058,14 @@ public final class SparkTrainer<T> implements AutoCloseable {
     /**
      * Writes the whole training state to directory {@code dir} (a local path or any Hadoop file system URI): the
      * parameters, every shard's optimizer state, the position in the batch plan and the step counts. Shards are
-     * fetched to the driver one at a time. The directory must not exist; a {@code _COMPLETE} file is written last.
+     * fetched to the driver one at a time. The directory must not exist. Everything is written into a sibling folder
+     * ({@code .<name>.saving-<uuid>}) that is renamed to {@code dir} once complete (with a {@code _COMPLETE} file
+     * last), so a save that fails leaves no directory at {@code dir} and no partial folder behind.
      *
      * @param dir where to write
-     * @throws IOException if writing fails
+     * @throws IOException if writing fails, or the Spark job that fetches the shards fails (its exception is the
+     *                     cause); nothing is left at {@code dir} and the trainer is unchanged
+     * @throws IllegalArgumentException if {@code dir} already exists
      */
     public void save(String dir) throws IOException {
         ensureOpen();
@@ -934,7 +1074,31 @@ public final class SparkTrainer<T> implements AutoCloseable {
         if (fs.exists(root)) {
             throw new IllegalArgumentException("checkpoint directory " + dir + " already exists");
         }
-        fs.mkdirs(root);
+        // Written into a sibling folder and renamed when complete: a failed save leaves no directory behind.
+        Path tmp = new Path(root.getParent(), "." + root.getName() + ".saving-" + java.util.UUID.randomUUID());
+        try {
+            writeCheckpoint(fs, tmp);
+            if (!fs.rename(tmp, root)) {
+                throw new IOException("cannot rename " + tmp + " to " + root);
+            }
+        } catch (Exception e) { // SparkException too: checked in Java's eyes, thrown by Scala code undeclared
+            try {
+                fs.delete(tmp, true);
+            } catch (IOException | RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            if (e instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException("saving the checkpoint to " + dir + " failed (nothing was written there): "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private void writeCheckpoint(FileSystem fs, Path root) throws IOException {
+        if (!fs.mkdirs(root)) {
+            throw new IOException("cannot create " + root);
+        }
         try (DataOutputStream out = new DataOutputStream(fs.create(new Path(root, "meta.bin")))) {
             out.writeLong(MAGIC);
             out.writeInt(FORMAT);
@@ -967,7 +1131,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
                 }
             }
         }
-        Iterator<Shard.State> it = run(() -> state.toLocalIterator());
+        Iterator<Shard.State> it = state.toLocalIterator();
         while (it.hasNext()) {
             Shard.State s = it.next();
             try (OutputStream out = fs.create(new Path(root, String.format("shard-%05d.bin", s.shard())))) {
@@ -1004,8 +1168,14 @@ public final class SparkTrainer<T> implements AutoCloseable {
         double[][] moments = null;
         float[][] p = new float[layout.names.length][];
         try (DataInputStream in = new DataInputStream(fs.open(new Path(root, "meta.bin")))) {
-            if (in.readLong() != MAGIC || in.readInt() != FORMAT) {
-                throw new IllegalArgumentException(dir + ": not an sgdsai-spark checkpoint of format " + FORMAT);
+            if (in.readLong() != MAGIC) {
+                throw new IllegalArgumentException(dir + ": not an sgdsai-spark checkpoint");
+            }
+            int format = in.readInt();
+            if (format != FORMAT) {
+                throw new IllegalArgumentException(dir + ": an sgdsai-spark checkpoint of format " + format
+                        + ", this version reads format " + FORMAT + (format == 1 ? " (format 1 cut the shards "
+                        + "differently and did not record skipped steps in them)" : ""));
             }
             int tensors = in.readInt();
             if (tensors != layout.names.length) {
@@ -1067,7 +1237,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
         // Check every shard's optimizer state against its slices before anything changes.
         for (Shard.State s : shards) {
             if (s.params().length > 0 && s.checkpoint() != null) {
-                verifyShard(s);
+                verifyShard(s, sk);
             }
         }
         Optimizer fresh = moments != null ? withMoments(moments) : Builder.probe(config, layout.names, layout.lengths);
@@ -1091,18 +1261,21 @@ public final class SparkTrainer<T> implements AutoCloseable {
         epochDataFor = -1;
     }
 
-    /** Loads a shard's optimizer state into an optimizer over its slices: throws if it is damaged or does not fit. */
-    private void verifyShard(Shard.State s) throws IOException {
-        int k = s.shard();
-        Optimizer.Builder<?, ?, ?> b = Builder.configured(config);
-        b.backend("scalar").threads(1).optionalRules(); // the rules were checked on the whole model (probe)
-        for (int j = 0; j < s.params().length; j++) {
-            b.add(layout.names[layout.tensor[k][j]], s.params()[j].clone(), new float[s.params()[j].length]);
-        }
-        try (Optimizer opt = b.build()) {
-            opt.load(new ByteArrayInputStream(s.checkpoint()));
+    /**
+     * Loads a shard's optimizer state into an optimizer over its slices: throws if it is damaged, does not fit, or
+     * counts other skipped steps than the checkpoint's metadata.
+     */
+    private void verifyShard(Shard.State s, long skippedSteps) {
+        long recorded;
+        try {
+            recorded = restored(s, layout, config).skippedSteps();
         } catch (IOException | RuntimeException ex) {
-            throw new IllegalArgumentException("shard " + k + "'s optimizer state does not load: " + ex.getMessage(), ex);
+            throw new IllegalArgumentException("shard " + s.shard() + "'s optimizer state does not load: "
+                    + ex.getMessage(), ex);
+        }
+        if (recorded != skippedSteps) {
+            throw new IllegalArgumentException("shard " + s.shard() + "'s optimizer state records " + recorded
+                    + " skipped steps, the checkpoint's metadata " + skippedSteps);
         }
     }
 
@@ -1114,6 +1287,10 @@ public final class SparkTrainer<T> implements AutoCloseable {
         }
         closed = true;
         probe.close();
+        deleteCheckpointFiles(checkpointed);
+        if (ownCheckpointDir != null) {
+            deleteIfOnlyFolders(ownCheckpointDir.toFile());
+        }
         state.unpersist(false);
         indexed.unpersist(false);
         if (epochData != null) {
@@ -1124,6 +1301,21 @@ public final class SparkTrainer<T> implements AutoCloseable {
             b.destroy();
         }
         sinceCheckpoint.clear();
+    }
+
+    /** Deletes {@code dir} if it holds folders only (another trainer on the context may still use it otherwise). */
+    private static void deleteIfOnlyFolders(java.io.File dir) {
+        java.io.File[] children = dir.listFiles();
+        if (children == null) {
+            return;
+        }
+        for (java.io.File c : children) {
+            if (!c.isDirectory()) {
+                return;
+            }
+            deleteIfOnlyFolders(c);
+        }
+        dir.delete();
     }
 
     private void ensureOpen() {
@@ -1378,7 +1570,8 @@ public final class SparkTrainer<T> implements AutoCloseable {
          * @param <T>      the type of an example
          * @return the trainer
          * @throws IllegalArgumentException naming what is wrong: no tensors or config, an empty RDD, a batch larger
-         *                                  than the data, a config that clips or adds tensors
+         *                                  than the data, a config that clips or adds tensors, a cluster context with no
+         *                                  checkpoint directory (the message says what to set)
          */
         public <T> SparkTrainer<T> build(JavaRDD<T> data, GradientFunction<T> gradient) {
             validate();

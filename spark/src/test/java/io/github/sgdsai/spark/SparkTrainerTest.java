@@ -98,9 +98,26 @@ public class SparkTrainerTest {
         return new Gradient(loss, g);
     }
 
+    /** Calls of {@link #misbehaving} (local mode: the tasks run in this JVM). */
+    static final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+
     /** {@link #leastSquares}, misbehaving as {@link #failMode} says. */
     static Gradient misbehaving(Parameters p, List<Row> rows, int batchSize) {
+        calls.incrementAndGet();
         Gradient g = leastSquares(p, rows, batchSize);
+        if (failMode == 7) {
+            throw new UnsupportedOperationException("injected failure on every attempt");
+        }
+        if (failMode == 5) { // every micro-batch is wrong, in a tensor that depends on its examples
+            int t = rows.get(0).id() % NAMES.length;
+            float[][] sums = g.sums().clone();
+            sums[t] = new float[t + 1];
+            return new Gradient(g.loss(), sums);
+        }
+        if (failMode == 6) { // non-finite values in two tensors of two groups
+            g.sums()[1][3] = Float.POSITIVE_INFINITY;
+            g.sums()[2][68_000] = Float.NaN;
+        }
         if (failMode == 1 && TaskContext.get() != null && TaskContext.get().attemptNumber() == 0
                 && rows.get(0).id() % 3 == 1) {
             throw new IllegalStateException("injected failure on a first attempt");
@@ -320,6 +337,156 @@ public class SparkTrainerTest {
             failMode = 0;
             spark.step(); // the same batch again, now good
             assertSame(local.parameters(), spark.parameters(), "continued after the errors");
+        } finally {
+            failMode = 0;
+        }
+    }
+
+    /** Drops every cached block of every RDD, as losing executors would (the driver is told, as it would be). */
+    static void loseCachedBlocks() {
+        for (Object id : sc.getPersistentRDDs().keySet()) {
+            org.apache.spark.SparkEnv.get().blockManager().removeRdd((Integer) id);
+        }
+    }
+
+    @Test
+    void lostCachedBlocksAreRecomputedWithoutAUserCheckpointDirectory(@TempDir Path dir) throws Exception {
+        List<Row> rows = rows(24);
+        try (LocalTrainer<Row> local = builder(3, CONFIG).buildLocal(rows, SparkTrainerTest::leastSquares);
+             SparkTrainer<Row> spark = builder(3, CONFIG).build(data(rows, 2), SparkTrainerTest::leastSquares)) {
+            local.steps(4);
+            spark.steps(4); // the lineage was cut after step 3
+            loseCachedBlocks();
+            local.steps(3);
+            spark.steps(3);
+            assertSame(local.parameters(), spark.parameters(), "after losing every cached block");
+            loseCachedBlocks();
+            spark.save(dir.resolve("after-loss").toString());
+            local.step();
+            spark.step();
+            assertSame(local.parameters(), spark.parameters(), "saved and stepped after losing them again");
+            assertTrue(sc.getCheckpointDir().isPresent(), "on a local master the trainer set a checkpoint directory");
+        }
+    }
+
+    @Test
+    void aClusterWithoutACheckpointDirectoryIsRefusedSayingWhatToSet() {
+        for (String master : new String[] {"spark://10.0.0.1:7077", "yarn", "k8s://https://10.0.0.1:6443"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> SparkTrainer.needsTemporaryCheckpointDir(master, false));
+            assertTrue(e.getMessage().contains("sc.setCheckpointDir("), e.getMessage());
+            assertFalse(SparkTrainer.needsTemporaryCheckpointDir(master, true));
+        }
+        for (String master : new String[] {"local", "local[3,4]", "local[*]", "local-cluster[2,1,1024]"}) {
+            assertTrue(SparkTrainer.needsTemporaryCheckpointDir(master, false), master);
+            assertFalse(SparkTrainer.needsTemporaryCheckpointDir(master, true), master);
+        }
+    }
+
+    @Test
+    void aFailedSaveLeavesNothingAndThrowsIOException(@TempDir Path dir) throws Exception {
+        List<Row> rows = rows(24);
+        Path target = dir.resolve("ckpt");
+        // fails, when asked to, where a shard is stepped: recomputing a lost shard then fails on every attempt
+        OptimizerConfig failing = b -> {
+            if (failMode == 4) {
+                throw new IllegalStateException("injected failure on every attempt");
+            }
+            CONFIG.accept(b);
+        };
+        try (LocalTrainer<Row> local = builder(2, failing).buildLocal(rows, SparkTrainerTest::leastSquares);
+             SparkTrainer<Row> spark = builder(2, failing).build(data(rows, 3), SparkTrainerTest::leastSquares)) {
+            local.steps(2);
+            spark.step(); // no lineage cut yet: a lost shard is recomputed by stepping it again
+            loseCachedBlocks();
+            failMode = 4;
+            java.io.IOException e = assertThrows(java.io.IOException.class, () -> spark.save(target.toString()));
+            assertTrue(e.getMessage().contains(target.toString()), e.getMessage());
+            assertFalse(java.nio.file.Files.exists(target), "no partial checkpoint directory");
+            try (java.util.stream.Stream<Path> left = java.nio.file.Files.list(dir)) {
+                assertEquals(List.of(), left.toList(), "no temporary folder left behind");
+            }
+            failMode = 0;
+            spark.save(target.toString());
+            spark.step();
+            assertSame(local.parameters(), spark.parameters(), "saved and stepped once the failure was gone");
+        } finally {
+            failMode = 0;
+        }
+    }
+
+    @Test
+    void invalidGradientsFailAtOnceAndAsOnOneMachine() {
+        List<Row> rows = rows(20);
+        try (LocalTrainer<Row> local = builder(2, CONFIG).buildLocal(rows, SparkTrainerTest::misbehaving);
+             SparkTrainer<Row> spark = builder(2, CONFIG).build(data(rows, 3), SparkTrainerTest::misbehaving)) {
+            local.steps(2);
+            spark.steps(2);
+            for (int mode : new int[] {2, 5}) {
+                failMode = mode;
+                IllegalArgumentException one = assertThrows(IllegalArgumentException.class, local::step);
+                calls.set(0);
+                IllegalArgumentException many = assertThrows(IllegalArgumentException.class, spark::step);
+                assertEquals(spark.plan().microBatches(2), calls.get(),
+                        "mode " + mode + ": each micro-batch computed once, not retried");
+                assertEquals(one.getMessage(), many.getMessage(), "mode " + mode);
+                assertTrue(many.getMessage().contains("(epoch 0, step 2, micro-batch 0)"), many.getMessage());
+            }
+            failMode = 7; // the user's own exception: retried by Spark, then reported with its step
+            for (IllegalStateException e : List.of(assertThrows(IllegalStateException.class, local::step),
+                    assertThrows(IllegalStateException.class, spark::step))) {
+                assertTrue(e.getMessage().startsWith("gradient function failed (epoch 0, step 2, micro-batch "),
+                        e.getMessage());
+                assertTrue(e.getCause() instanceof UnsupportedOperationException, String.valueOf(e.getCause()));
+                assertEquals("injected failure on every attempt", e.getCause().getMessage());
+            }
+            failMode = 6;
+            NonFiniteGradientException one = assertThrows(NonFiniteGradientException.class, local::step);
+            NonFiniteGradientException many = assertThrows(NonFiniteGradientException.class, spark::step);
+            assertEquals(one.tensor(), many.tensor());
+            assertEquals(one.index(), many.index());
+            assertEquals(one.getMessage(), many.getMessage());
+            failMode = 0;
+            local.step();
+            spark.step();
+            assertSame(local.parameters(), spark.parameters(), "after the refused steps");
+        } finally {
+            failMode = 0;
+        }
+    }
+
+    @Test
+    void skippedStepsAreRecordedOnceInEveryShardAsOnOneMachine(@TempDir Path dir) throws Exception {
+        List<Row> rows = rows(20);
+        OptimizerConfig skip = b -> b.lr(Schedules.warmupCosine(0.05, 2, 20)).momentum(0.9)
+                .nonFinite(NonFinitePolicy.SKIP_STEP);
+        String ckpt = dir.resolve("skipped").toString();
+        try (LocalTrainer<Row> local = builder(3, skip).buildLocal(rows, SparkTrainerTest::misbehaving)) {
+            try (SparkTrainer<Row> spark = builder(3, skip).build(data(rows, 2), SparkTrainerTest::misbehaving)) {
+                failMode = 3;
+                assertFalse(local.step());
+                assertFalse(spark.step()); // skipped before any applied step
+                failMode = 0;
+                local.steps(2);
+                spark.steps(2);
+                failMode = 3;
+                assertFalse(local.step());
+                assertFalse(spark.step());
+                failMode = 0;
+                assertEquals(2, local.optimizer().skippedSteps());
+                assertEquals(2, spark.skippedSteps());
+                assertEquals(List.of(2L, 2L, 2L), spark.shardSkippedSteps(), "every shard records them");
+                spark.save(ckpt);
+            }
+            try (SparkTrainer<Row> spark = builder(3, skip).build(data(rows, 3), SparkTrainerTest::misbehaving)) {
+                spark.load(ckpt);
+                assertEquals(2, spark.skippedSteps());
+                assertEquals(2, spark.appliedSteps());
+                local.steps(2);
+                spark.steps(2);
+                assertSame(local.parameters(), spark.parameters(), "resumed after skipped steps");
+                assertEquals(List.of(2L, 2L, 2L), spark.shardSkippedSteps());
+            }
         } finally {
             failMode = 0;
         }
