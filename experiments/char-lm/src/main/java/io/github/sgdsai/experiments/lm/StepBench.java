@@ -33,8 +33,9 @@ import java.util.Random;
 
 /**
  * Times {@code trainer.step()} (DJL's whole optimizer path: gradient hand-over, update, zeroing) for sgdsai's SGD-SaI
- * and AdamW through {@link DjlOptimizer} and for DJL's own {@code sgd} (momentum 0.9) and {@code adamW}, and the
- * adapter's own {@link DjlOptimizer#step()} (which skips DJL's gradient hand-over), in one run,
+ * and AdamW through {@link DjlOptimizer} and for DJL's own {@code sgd} (momentum 0.9) and {@code adamW}, and, like
+ * for like, the adapter's own {@link DjlOptimizer#step()} (which skips DJL's gradient hand-over) beside DJL's
+ * optimizers called directly ({@code optimizer.update(id, weight, grad)} per parameter, no parameter server), in one run,
  * at two sizes: one 4096×4096 {@code Linear} (16.8 M parameters, 2 tensors) and the experiment's language model.
  * For the adapter it also times the sgdsai engine's step alone on the staged gradients, so the adapter's own cost
  * (gradient copy, zeroing, DJL's per-parameter calls) is the difference.
@@ -47,7 +48,7 @@ public final class StepBench {
     private StepBench() {
     }
 
-    private enum Kind { SGDSAI_DIRECT, ADAMW_DIRECT, SGDSAI, ADAMW, DJL_SGD, DJL_ADAMW }
+    private enum Kind { SGDSAI_DIRECT, ADAMW_DIRECT, DJL_SGD_DIRECT, DJL_ADAMW_DIRECT, SGDSAI, ADAMW, DJL_SGD, DJL_ADAMW }
 
     /**
      * Runs the benchmark.
@@ -64,7 +65,7 @@ public final class StepBench {
                 System.getProperty("java.version"), System.getProperty("ai.djl.pytorch.num_threads", "default"),
                 Runtime.getRuntime().availableProcessors(), repeats));
         md.append("| model | parameters | optimizer, called through | step ms | engine step alone ms | "
-                + "vs DJL sgd | vs DJL adamW |\n|---|---|---|---|---|---|---|\n");
+                + "vs DJL sgd, same path | vs DJL adamW, same path |\n|---|---|---|---|---|---|---|\n");
         for (String model : new String[] {"16M", "lm"}) {
             double[] ms = new double[Kind.values().length];
             double[] engine = new double[Kind.values().length];
@@ -78,11 +79,14 @@ public final class StepBench {
             }
             for (Kind k : Kind.values()) {
                 double t = ms[k.ordinal()];
+                // like for like: a direct call against DJL's optimizer called directly, trainer.step() against trainer.step()
+                boolean direct = k.ordinal() <= Kind.DJL_ADAMW_DIRECT.ordinal();
+                double sgd = ms[(direct ? Kind.DJL_SGD_DIRECT : Kind.DJL_SGD).ordinal()];
+                double adamw = ms[(direct ? Kind.DJL_ADAMW_DIRECT : Kind.DJL_ADAMW).ordinal()];
                 md.append(String.format(Locale.ROOT, "| %s | %,d | %s | %.2f | %s | %.1f× | %.1f× |%n",
                         model.equals("lm") ? "LM of the experiment" : "Linear 4096×4096", params, label(k), t,
                         Double.isNaN(engine[k.ordinal()]) ? "–" : String.format(Locale.ROOT, "%.2f",
-                                engine[k.ordinal()]), ms[Kind.DJL_SGD.ordinal()] / t,
-                        ms[Kind.DJL_ADAMW.ordinal()] / t));
+                                engine[k.ordinal()]), sgd / t, adamw / t));
             }
         }
         Files.writeString(Path.of(args[0]), md.toString());
@@ -93,6 +97,8 @@ public final class StepBench {
         return switch (k) {
             case SGDSAI_DIRECT -> "SGD-SaI, `opt.step()`";
             case ADAMW_DIRECT -> "AdamW, `opt.step()`";
+            case DJL_SGD_DIRECT -> "DJL sgd, momentum 0.9, `optimizer.update(..)` per parameter";
+            case DJL_ADAMW_DIRECT -> "DJL adamW, `optimizer.update(..)` per parameter";
             case SGDSAI -> "SGD-SaI, `trainer.step()`";
             case ADAMW -> "AdamW, `trainer.step()`";
             case DJL_SGD -> "DJL sgd, momentum 0.9";
@@ -116,14 +122,15 @@ public final class StepBench {
         block.setInitializer(new NormalInitializer(0.02f), Parameter.Type.WEIGHT);
         DjlOptimizer ours = null;
         boolean direct = kind == Kind.SGDSAI_DIRECT || kind == Kind.ADAMW_DIRECT;
+        boolean djlDirect = kind == Kind.DJL_SGD_DIRECT || kind == Kind.DJL_ADAMW_DIRECT;
         ai.djl.training.optimizer.Optimizer opt = switch (kind) {
             case SGDSAI, SGDSAI_DIRECT -> ours = DjlOptimizer.of(block, SgdSai.builder().lr(1e-3).momentum(0.9).weightDecay(0.1)
                     .clipGradNorm(1.0).threads(1).group(NameRule.biasesAndNorms(), g -> g.weightDecay(0)));
             case ADAMW, ADAMW_DIRECT -> ours = DjlOptimizer.of(block, AdamW.builder().lr(1e-3).weightDecay(0.1)
                     .clipGradNorm(1.0).threads(1).group(NameRule.biasesAndNorms(), g -> g.weightDecay(0)));
-            case DJL_SGD -> ai.djl.training.optimizer.Optimizer.sgd().setLearningRateTracker(Tracker.fixed(1e-3f))
+            case DJL_SGD, DJL_SGD_DIRECT -> ai.djl.training.optimizer.Optimizer.sgd().setLearningRateTracker(Tracker.fixed(1e-3f))
                     .optMomentum(0.9f).optWeightDecays(0.1f).build();
-            case DJL_ADAMW -> ai.djl.training.optimizer.Optimizer.adamW().optLearningRateTracker(Tracker.fixed(1e-3f))
+            case DJL_ADAMW, DJL_ADAMW_DIRECT -> ai.djl.training.optimizer.Optimizer.adamW().optLearningRateTracker(Tracker.fixed(1e-3f))
                     .optWeightDecays(0.1f).build();
         };
         long[] stepNs = new long[repeats];
@@ -155,12 +162,23 @@ public final class StepBench {
                         gc.backward(y.square().mean());
                     }
                     long t0 = System.nanoTime();
-                    if (direct) {
+                    if (djlDirect) { // DJL's optimizer on each parameter, without the parameter server's duplicate
+                        for (Pair<String, Parameter> p : block.getParameters()) {
+                            NDArray w = p.getValue().getArray();
+                            opt.update(p.getValue().getId(), w, w.getGradient());
+                        }
+                    } else if (direct) {
                         ours.step();
                     } else {
                         trainer.step();
                     }
                     long t1 = System.nanoTime();
+                    if (djlDirect) { // as trainer.step() leaves them, untimed
+                        for (Pair<String, Parameter> p : block.getParameters()) {
+                            NDArray grad = p.getValue().getArray().getGradient();
+                            grad.subi(grad);
+                        }
+                    }
                     if (r >= 0) {
                         stepNs[r] = t1 - t0;
                         if (ours != null) { // the engine alone, on the gradients it staged
