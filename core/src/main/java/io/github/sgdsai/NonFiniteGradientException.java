@@ -21,11 +21,29 @@ public final class NonFiniteGradientException extends ArithmeticException {
      * @param value  that value
      */
     public NonFiniteGradientException(String tensor, int index, float value) {
-        super("gradient of tensor '" + tensor + "' holds " + value + " at index " + index
+        this(tensor, index, value, "");
+    }
+
+    private NonFiniteGradientException(String tensor, int index, float value, String where) {
+        super("gradient of tensor '" + tensor + "' holds " + value + " at index " + index + where
                 + "; the step was not applied and nothing was changed");
         this.tensor = tensor;
         this.index = index;
         this.value = value;
+    }
+
+    /**
+     * The same bad value, with where in training it happened added to the message, e.g.
+     * {@code e.withContext("epoch 0, step 2")} gives "gradient of tensor 'w' holds NaN at index 3 (epoch 0, step 2);
+     * …": for trainers that know the step ({@code sgdsai-spark}'s trainers).
+     *
+     * @param context where the step was, in words
+     * @return a new exception with the same tensor, index and value, and this one as its cause
+     */
+    public NonFiniteGradientException withContext(String context) {
+        NonFiniteGradientException e = new NonFiniteGradientException(tensor, index, value, " (" + context + ")");
+        e.initCause(this);
+        return e;
     }
 
     /**

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.github.sgdsai.spark;
 
+import io.github.sgdsai.NonFiniteGradientException;
 import io.github.sgdsai.Optimizer;
 import io.github.sgdsai.SgdSai;
 
@@ -103,7 +104,12 @@ public final class LocalTrainer<T> implements AutoCloseable {
             }
             loss += g.loss();
         }
-        boolean applied = opt.step();
+        boolean applied;
+        try {
+            applied = opt.step();
+        } catch (NonFiniteGradientException e) {
+            throw e.withContext("epoch " + epoch + ", step " + s); // as SparkTrainer reports it
+        }
         lastLoss = loss;
         if (++stepInEpoch == plan.stepsPerEpoch()) {
             stepInEpoch = 0;

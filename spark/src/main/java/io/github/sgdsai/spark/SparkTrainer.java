@@ -307,7 +307,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
                 NonFiniteGradientException bad = firstBad(summaries);
                 if (bad != null) {
                     if (policy == NonFinitePolicy.THROW) {
-                        throw bad;
+                        throw bad.withContext("epoch " + epoch + ", step " + stepInEpoch);
                     }
                     recordSkip();
                     skipped++;

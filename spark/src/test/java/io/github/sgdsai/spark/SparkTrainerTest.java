@@ -446,6 +446,7 @@ public class SparkTrainerTest {
             assertEquals(one.tensor(), many.tensor());
             assertEquals(one.index(), many.index());
             assertEquals(one.getMessage(), many.getMessage());
+            assertTrue(many.getMessage().contains(" (epoch 0, step 2); the step was not applied"), many.getMessage());
             failMode = 0;
             local.step();
             spark.step();
