@@ -39,7 +39,7 @@ public final class LocalTrainer<T> implements AutoCloseable {
     private long orderFor = -1;
     private double lastLoss = Double.NaN;
 
-    LocalTrainer(String[] names, float[][] params, Serializable config, BatchPlan plan, String backend,
+    LocalTrainer(String[] names, float[][] params, int[][] shapes, Serializable config, BatchPlan plan, String backend,
                  double maxGradNorm, List<T> rows, GradientFunction<T> fn) {
         this.names = names;
         this.params = params;
@@ -61,7 +61,11 @@ public final class LocalTrainer<T> implements AutoCloseable {
         }
         for (int t = 0; t < names.length; t++) {
             grads[t] = new float[params[t].length];
-            b.add(names[t], params[t], grads[t]);
+            if (shapes[t] != null) {
+                b.add(names[t], params[t], grads[t], shapes[t]);
+            } else {
+                b.add(names[t], params[t], grads[t]);
+            }
         }
         this.opt = b.build();
         this.view = new Parameters(names, params);

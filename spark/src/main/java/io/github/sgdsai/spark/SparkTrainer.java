@@ -1328,6 +1328,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
     public static final class Builder {
         private final List<String> names = new ArrayList<>();
         private final List<float[]> values = new ArrayList<>();
+        private final List<int[]> shapes = new ArrayList<>();
         private Serializable config;
         private int batchSize;
         private int microBatchSize = -1;
@@ -1362,6 +1363,25 @@ public final class SparkTrainer<T> implements AutoCloseable {
             }
             names.add(name);
             values.add(initial);
+            shapes.add(null);
+            return this;
+        }
+
+        /**
+         * Adds a tensor with its initial values (copied at {@link #build}) and its shape, as laid out in
+         * {@code initial} (row-major), which the optimizer's builder receives with it on the driver and in
+         * {@link #buildLocal} (checked there: the product of the dimensions must be the length; see
+         * {@code GroupSpec.add(String, float[], float[], int...)}). Shards hold slices cut at chunk boundaries, not
+         * rows, and get no shape.
+         *
+         * @param name    its name, unique and non-empty (name-based groups see it)
+         * @param initial its initial values, at least one
+         * @param shape   its dimensions, e.g. {@code (rows, cols)}
+         * @return this builder
+         */
+        public Builder tensor(String name, float[] initial, int... shape) {
+            tensor(name, initial);
+            shapes.set(shapes.size() - 1, Objects.requireNonNull(shape, "tensor '" + name + "': shape is null").clone());
             return this;
         }
 
@@ -1531,7 +1551,7 @@ public final class SparkTrainer<T> implements AutoCloseable {
 
         /** The driver's probe: validates the config, and holds g-SNRs and the tensor order. */
         Optimizer probe(String[] tensorNames, int[] lengths) {
-            Optimizer p = probe(config, tensorNames, lengths);
+            Optimizer p = probe(config, tensorNames, lengths, shapes.toArray(new int[0][]));
             if (!Double.isNaN(p.maxGradNorm())) {
                 p.close();
                 throw new IllegalArgumentException("optimizer config: clipping is configured on the trainer "
@@ -1548,10 +1568,19 @@ public final class SparkTrainer<T> implements AutoCloseable {
         }
 
         static Optimizer probe(Serializable config, String[] tensorNames, int[] lengths) {
+            return probe(config, tensorNames, lengths, new int[tensorNames.length][]);
+        }
+
+        /** As {@link #probe(Serializable, String[], int[])}, with each tensor's shape (null: none). */
+        static Optimizer probe(Serializable config, String[] tensorNames, int[] lengths, int[][] shapes) {
             Optimizer.Builder<?, ?, ?> b = configured(config);
             b.backend("scalar").threads(1);
             for (int t = 0; t < tensorNames.length; t++) {
-                b.add(tensorNames[t], new float[lengths[t]], new float[lengths[t]]);
+                if (shapes[t] != null) {
+                    b.add(tensorNames[t], new float[lengths[t]], new float[lengths[t]], shapes[t]);
+                } else {
+                    b.add(tensorNames[t], new float[lengths[t]], new float[lengths[t]]);
+                }
             }
             Optimizer p = b.build();
             if (p.tensors().size() != tensorNames.length) {
@@ -1606,7 +1635,8 @@ public final class SparkTrainer<T> implements AutoCloseable {
             try (Optimizer p = probe(n, Arrays.stream(v).mapToInt(a -> a.length).toArray())) {
                 // validated like the Spark trainer's config
             }
-            return new LocalTrainer<>(n, v, config, plan, backend, maxGradNorm, rows, gradient);
+            return new LocalTrainer<>(n, v, shapes.toArray(new int[0][]), config, plan, backend, maxGradNorm, rows,
+                    gradient);
         }
     }
 }

@@ -306,6 +306,37 @@ public class SparkTrainerTest {
         }
     }
 
+    /** The builder of {@link #builder(int, OptimizerConfig)} with a shape for every tensor; {@code w}'s given. */
+    static SparkTrainer.Builder shapedBuilder(int... wShape) {
+        SparkTrainer.Builder b = SparkTrainer.builder().optimizer(CONFIG).batchSize(8).microBatchSize(3).seed(11)
+                .shards(2).backend("vector").checkpointInterval(3);
+        float[][] init = initial();
+        b.tensor("w", init[0], wShape).tensor("w_bias", init[1], 10).tensor("v", init[2], 700, 100).tensor("u", init[3]);
+        return b;
+    }
+
+    @Test
+    void shapesReachTheOptimizerOnTheDriverAndOnOneMachine() {
+        List<Row> rows = rows(20);
+        IllegalArgumentException local = assertThrows(IllegalArgumentException.class,
+                () -> shapedBuilder(500, 301).buildLocal(rows, SparkTrainerTest::leastSquares));
+        IllegalArgumentException driver = assertThrows(IllegalArgumentException.class,
+                () -> shapedBuilder(500, 301).build(data(rows, 2), SparkTrainerTest::leastSquares));
+        for (IllegalArgumentException e : List.of(local, driver)) {
+            assertTrue(e.getMessage().contains("tensor 'w'") && e.getMessage().contains("150000"), e.getMessage());
+        }
+        try (LocalTrainer<Row> shaped = shapedBuilder(500, 300).buildLocal(rows, SparkTrainerTest::leastSquares);
+             LocalTrainer<Row> flat = builder(2, CONFIG).buildLocal(rows, SparkTrainerTest::leastSquares);
+             SparkTrainer<Row> spark = shapedBuilder(500, 300).build(data(rows, 2), SparkTrainerTest::leastSquares)) {
+            shaped.steps(3);
+            flat.steps(3);
+            spark.steps(3);
+            // SGD-SaI reads no shape: the same trajectory
+            assertSame(flat.parameters(), shaped.parameters(), "shaped vs flat");
+            assertSame(shaped.parameters(), spark.parameters(), "one machine vs Spark");
+        }
+    }
+
     @Test
     void badInputIsReportedClearlyAndLeavesTheLastGoodState() {
         List<Row> rows = rows(20);
