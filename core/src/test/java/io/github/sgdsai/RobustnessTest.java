@@ -79,7 +79,6 @@ class RobustnessTest {
         }
     }
 
-    @SuppressWarnings("unchecked")
     static Optimizer.Builder<?, ?, ?> builder(String kind) {
         return switch (kind) {
             case "sgd-sai" -> SgdSai.builder();
